@@ -1,0 +1,45 @@
+#ifndef SHADOWDIFF_HOST_GUEST_STATE_H_
+#define SHADOWDIFF_HOST_GUEST_STATE_H_
+
+#include <array>
+#include <cstdint>
+
+// The guest paging state as the hypervisor (the MMU under test) sees it. The
+// host module stands on its own: these are plain types, not the case format.
+namespace shadowdiff::host {
+
+enum class GuestMode { k32Bit, kPae, k4Level };
+
+enum class AccessKind { kRead, kWrite, kFetch };
+
+// Page-fault error code bits (SDM 4.7); the same layout serves the host's
+// own faults and the guest faults the MMU injects.
+inline constexpr uint32_t kPfPresent = 1u << 0;
+inline constexpr uint32_t kPfWrite = 1u << 1;
+inline constexpr uint32_t kPfUser = 1u << 2;
+inline constexpr uint32_t kPfReserved = 1u << 3;
+inline constexpr uint32_t kPfFetch = 1u << 4;
+
+struct GuestControls {
+  GuestMode mode = GuestMode::k32Bit;
+  bool cr0_wp = false;
+  bool cr4_pse = false;
+  bool efer_nxe = false;
+  bool gbpages = false;  // the CPU model has 1 GB pages (4-level only)
+
+  bool operator==(const GuestControls&) const = default;
+};
+
+// Everything that decides how a guest walk goes: the controls, CR3 and, in
+// PAE mode, the four PDPTE registers loaded at the last CR3 load.
+struct GuestPagingState {
+  GuestControls controls;
+  uint64_t cr3 = 0;
+  std::array<uint64_t, 4> pdptes = {};
+
+  bool operator==(const GuestPagingState&) const = default;
+};
+
+}  // namespace shadowdiff::host
+
+#endif  // SHADOWDIFF_HOST_GUEST_STATE_H_

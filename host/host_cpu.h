@@ -1,0 +1,112 @@
+#ifndef SHADOWDIFF_HOST_HOST_CPU_H_
+#define SHADOWDIFF_HOST_HOST_CPU_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "host/guest_mmu.h"
+#include "host/guest_state.h"
+#include "host/host_memory.h"
+#include "host/host_services.h"
+#include "host/host_tlb.h"
+#include "host/host_walker.h"
+
+namespace shadowdiff::host {
+
+// One slot of guest RAM: gfns [base_gfn, base_gfn + pages) live in host
+// frames [host_frame, host_frame + pages).
+struct MemorySlot {
+  uint64_t base_gfn = 0;
+  uint64_t pages = 0;
+  uint64_t host_frame = 0;
+};
+
+// The result of one guest access as the host CPU saw it through the MMU.
+struct HostAccessResult {
+  enum class Kind {
+    kOk,          // done at hpa (value for loads)
+    kPageFault,   // the MMU injected #PF: error_code, cr2
+    kMmio,        // emulated at a gpa outside RAM
+    kLivelock,    // kMaxFaultsPerAccess host faults without success
+  };
+  Kind kind = Kind::kOk;
+  uint64_t value = 0;
+  uint64_t hpa = 0;
+  uint64_t gpa = 0;          // known only for emulated accesses
+  bool emulated = false;
+  uint32_t error_code = 0;
+  uint64_t cr2 = 0;
+  int host_faults = 0;       // host faults taken by this access
+};
+
+// A leaf translation found in the host tables: [gva, gva + size) -> hpa.
+struct HostMapping {
+  uint64_t gva = 0;
+  uint64_t size = 0;
+  uint64_t hpa = 0;
+  bool writable = false;
+  bool user = false;
+  bool nx = false;
+};
+
+// The host CPU: host memory, the host walker, the host TLB, and the loop that
+// turns host faults into calls to the MMU under test.
+class HostCpu final : public HostServices {
+ public:
+  // How many host faults one guest access may take before it is a livelock.
+  static constexpr int kMaxFaultsPerAccess = 16;
+  // Host frames the MMU may hold at once (tables), per case.
+  static constexpr uint64_t kMaxTableFrames = 8192;
+
+  HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu);
+
+  // A guest access of width bytes (1, 2, 4, 8; aligned) at gva. For kWrite,
+  // value holds the bytes to store (little endian). Fetches read nothing.
+  HostAccessResult Access(uint64_t gva, AccessKind kind, int width,
+                          uint64_t value, bool user);
+
+  // Every leaf reachable from root, and every TLB entry, for the audit.
+  std::vector<HostMapping> Mappings(const HostRoot& root) const;
+  std::vector<HostMapping> TlbMappings() const;
+
+  // The host walk of gva from root without side effects (each level's entry).
+  HostWalkTrace Trace(const HostRoot& root, uint64_t gva) const;
+
+  // Guest RAM pages written since the last call (by anyone), as gfns.
+  absl::flat_hash_set<uint64_t> TakeWrittenGfns();
+
+  // Writes guest RAM directly, without telling the MMU (case setup only).
+  void InitGuest(uint64_t gpa, std::span<const uint8_t> bytes);
+
+  const std::vector<MemorySlot>& slots() const { return slots_; }
+  uint64_t tlb_flushes_single() const { return tlb_flushes_single_; }
+  uint64_t tlb_flushes_all() const { return tlb_flushes_all_; }
+
+  // HostServices.
+  std::optional<uint64_t> GfnToHfn(uint64_t gfn) const override;
+  bool ReadGuest(uint64_t gpa, std::span<uint8_t> out) const override;
+  bool WriteGuest(uint64_t gpa, std::span<const uint8_t> bytes) override;
+  absl::StatusOr<uint64_t> AllocateFrame() override;
+  void FreeFrame(uint64_t hfn) override;
+  uint64_t ReadSpte(uint64_t hpa) const override;
+  void WriteSpte(uint64_t hpa, uint64_t value) override;
+  void FlushTlb(uint64_t gva) override;
+  void FlushTlbAll() override;
+
+ private:
+  std::vector<MemorySlot> slots_;
+  GuestMmu& mmu_;
+  HostMemory memory_;
+  HostTlb tlb_;
+  uint64_t tlb_flushes_single_ = 0;
+  uint64_t tlb_flushes_all_ = 0;
+};
+
+}  // namespace shadowdiff::host
+
+#endif  // SHADOWDIFF_HOST_HOST_CPU_H_

@@ -1,0 +1,41 @@
+#ifndef SHADOWDIFF_HOST_HOST_SERVICES_H_
+#define SHADOWDIFF_HOST_HOST_SERVICES_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "absl/status/statusor.h"
+
+namespace shadowdiff::host {
+
+// What the host CPU offers the MMU under test: guest RAM through the memory
+// slots, host frames for its own tables, and the host TLB.
+class HostServices {
+ public:
+  virtual ~HostServices() = default;
+
+  // Guest RAM, as the hypervisor reaches it through its memory slots.
+  // A gpa outside every slot is MMIO: the reads fail, the writes are dropped.
+  virtual std::optional<uint64_t> GfnToHfn(uint64_t gfn) const = 0;
+  virtual bool ReadGuest(uint64_t gpa, std::span<uint8_t> out) const = 0;
+  virtual bool WriteGuest(uint64_t gpa, std::span<const uint8_t> bytes) = 0;
+
+  // Zeroed host frames for shadow tables. Fails when the per-case frame budget
+  // is exhausted; the MMU should then free what it can and try again.
+  virtual absl::StatusOr<uint64_t> AllocateFrame() = 0;
+  virtual void FreeFrame(uint64_t hfn) = 0;
+
+  // 8-byte aligned accesses to host memory, for shadow page table entries.
+  virtual uint64_t ReadSpte(uint64_t hpa) const = 0;
+  virtual void WriteSpte(uint64_t hpa, uint64_t value) = 0;
+
+  // The host TLB keeps what the host walker found until one of these drops it.
+  // FlushTlb drops every entry whose page contains gva.
+  virtual void FlushTlb(uint64_t gva) = 0;
+  virtual void FlushTlbAll() = 0;
+};
+
+}  // namespace shadowdiff::host
+
+#endif  // SHADOWDIFF_HOST_HOST_SERVICES_H_

@@ -1,0 +1,48 @@
+#ifndef SHADOWDIFF_MODEL_GUEST_MEMORY_H_
+#define SHADOWDIFF_MODEL_GUEST_MEMORY_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "model/physical_memory.h"
+#include "proto/case.pb.h"
+
+namespace shadowdiff::model {
+
+// The reference's guest RAM: the case's memory slots, zero until written.
+// Pages are allocated on first write.
+class GuestMemory final : public PhysicalMemory {
+ public:
+  explicit GuestMemory(std::vector<MemorySlot> slots);
+
+  bool IsRam(uint64_t gpa) const override;
+  bool Read(uint64_t gpa, std::span<uint8_t> out) const override;
+  bool Write(uint64_t gpa, std::span<const uint8_t> bytes) override;
+
+  // The host-physical address backing gpa, if gpa is RAM.
+  std::optional<uint64_t> HostAddress(uint64_t gpa) const;
+
+  // Gfns written since the last call.
+  absl::flat_hash_set<uint64_t> TakeWrittenGfns();
+
+  // Every gfn that was ever written (others are all zero).
+  std::vector<uint64_t> TouchedGfns() const;
+
+  const std::vector<MemorySlot>& slots() const { return slots_; }
+
+ private:
+  using Page = std::array<uint8_t, 4096>;
+  std::vector<MemorySlot> slots_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
+  absl::flat_hash_set<uint64_t> written_;
+};
+
+}  // namespace shadowdiff::model
+
+#endif  // SHADOWDIFF_MODEL_GUEST_MEMORY_H_

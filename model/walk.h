@@ -1,0 +1,43 @@
+#ifndef SHADOWDIFF_MODEL_WALK_H_
+#define SHADOWDIFF_MODEL_WALK_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "model/paging_state.h"
+#include "model/physical_memory.h"
+
+namespace shadowdiff::model {
+
+// One paging-structure entry the walk used. For PAE the first level is the
+// PDPTE register (entry_gpa is where it was loaded from; it has no A bit).
+struct WalkLevel {
+  int level = 0;            // 4 = PML4 ... 1 = PT (PAE PDPTE is level 3)
+  uint64_t entry_gpa = 0;
+  uint64_t value = 0;
+  bool from_register = false;  // a PAE PDPTE register, not read from memory
+};
+
+// The side-effect-free walk of one linear address (SDM 4.3, 4.4, 4.5).
+struct WalkResult {
+  enum class Status { kOk, kNotPresent, kReserved };
+  Status status = Status::kOk;
+  int fault_level = 0;          // the level whose entry faulted
+  std::vector<WalkLevel> levels;  // root first; includes the faulting entry
+  // Valid when status == kOk:
+  uint64_t gpa = 0;
+  uint64_t page_size = 0;       // 4 KB, 2 MB, 4 MB or 1 GB
+  bool writable = false;        // R/W=1 at every level (SDM 4.6)
+  bool user = false;            // U/S=1 at every level
+  bool nx = false;              // XD=1 at some level (only with EFER.NXE=1)
+  bool all_accessed = false;    // A=1 in every entry that has an A bit
+  bool dirty = false;           // D=1 in the leaf
+};
+
+// Walks gva through the guest tables in memory under state, changing nothing.
+WalkResult Walk(const PhysicalMemory& memory, const PagingState& state,
+                uint64_t gva);
+
+}  // namespace shadowdiff::model
+
+#endif  // SHADOWDIFF_MODEL_WALK_H_

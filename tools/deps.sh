@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Checks for the Debian packages shadowdiff builds with and installs the
+# missing ones (as root, or through sudo).
+set -euo pipefail
+
+packages=(
+  cmake ninja-build clang-14 libclang-rt-14-dev llvm-14
+  libprotobuf-dev protobuf-compiler libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "make deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
