@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build clang-14 libclang-rt-14-dev llvm-14
   libprotobuf-dev protobuf-compiler libabsl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3
 )
 
 missing=()

@@ -1,0 +1,35 @@
+#include "fuzz/divergence.h"
+
+#include <array>
+#include <utility>
+
+namespace shadowdiff {
+namespace {
+
+constexpr std::array<std::pair<DivergenceKind, std::string_view>, 7> kNames = {{
+    {DivergenceKind::kOutcome, "outcome"},
+    {DivergenceKind::kMemory, "memory"},
+    {DivergenceKind::kMapping, "mapping"},
+    {DivergenceKind::kRights, "rights"},
+    {DivergenceKind::kUnaccessed, "unaccessed"},
+    {DivergenceKind::kStaleTlb, "stale-tlb"},
+    {DivergenceKind::kLivelock, "livelock"},
+}};
+
+}  // namespace
+
+std::string_view KindName(DivergenceKind kind) {
+  for (const auto& [k, name] : kNames) {
+    if (k == kind) return name;
+  }
+  return "?";
+}
+
+std::optional<DivergenceKind> KindFromName(std::string_view name) {
+  for (const auto& [k, n] : kNames) {
+    if (n == name) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace shadowdiff

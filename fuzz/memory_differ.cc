@@ -1,0 +1,75 @@
+#include "fuzz/memory_differ.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+namespace shadowdiff {
+namespace {
+
+constexpr uint8_t kAccessedBit = 1 << 5;
+
+uint64_t Qword(const std::array<uint8_t, 4096>& page, uint64_t offset) {
+  uint64_t v;
+  std::memcpy(&v, &page[offset & ~uint64_t{7}], sizeof(v));
+  return v;
+}
+
+}  // namespace
+
+std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
+    uint64_t gfn, std::span<const uint64_t> optional_accessed_entries) {
+  std::array<uint8_t, 4096> ref{};
+  std::array<uint8_t, 4096> mmu{};
+  const uint64_t base = gfn << 12;
+  reference_.Read(base, ref);
+  cpu_.ReadGuest(base, mmu);
+  if (ref == mmu) return std::nullopt;
+  for (uint64_t offset = 0; offset < ref.size(); ++offset) {
+    if (ref[offset] == mmu[offset]) continue;
+    const uint64_t gpa = base + offset;
+    // The A bit lives in the first byte of an entry.
+    const bool optional_bit =
+        (ref[offset] ^ mmu[offset]) == kAccessedBit &&
+        (mmu[offset] & kAccessedBit) &&
+        std::find(optional_accessed_entries.begin(),
+                  optional_accessed_entries.end(),
+                  gpa) != optional_accessed_entries.end();
+    if (optional_bit) {
+      reference_.Write(gpa, std::span<const uint8_t>(&mmu[offset], 1));
+      continue;
+    }
+    return MemoryMismatch{.gpa = gpa,
+                          .qword_gpa = gpa & ~uint64_t{7},
+                          .reference_qword = Qword(ref, offset),
+                          .mmu_qword = Qword(mmu, offset)};
+  }
+  return std::nullopt;
+}
+
+std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
+    std::span<const uint64_t> optional_accessed_entries) {
+  absl::flat_hash_set<uint64_t> gfns = reference_.TakeWrittenGfns();
+  gfns.merge(cpu_.TakeWrittenGfns());
+  // Sorted, so that the first mismatch reported does not depend on hashing.
+  std::vector<uint64_t> sorted(gfns.begin(), gfns.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (uint64_t gfn : sorted) {
+    ever_written_.insert(gfn);
+    if (auto m = ComparePage(gfn, optional_accessed_entries)) return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<MemoryMismatch> MemoryDiffer::CompareAll() {
+  if (auto m = CompareWritten({})) return m;
+  std::vector<uint64_t> sorted(ever_written_.begin(), ever_written_.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (uint64_t gfn : sorted) {
+    if (auto m = ComparePage(gfn, {})) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace shadowdiff

@@ -1,0 +1,50 @@
+#ifndef SHADOWDIFF_FUZZ_MEMORY_DIFFER_H_
+#define SHADOWDIFF_FUZZ_MEMORY_DIFFER_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "absl/container/flat_hash_set.h"
+#include "host/host_cpu.h"
+#include "model/guest_memory.h"
+
+namespace shadowdiff {
+
+struct MemoryMismatch {
+  uint64_t gpa = 0;             // the first byte that differs
+  uint64_t qword_gpa = 0;       // the aligned 8 bytes around it
+  uint64_t reference_qword = 0;
+  uint64_t mmu_qword = 0;
+};
+
+// Compares the reference's guest memory with the guest RAM the host CPU holds,
+// byte for byte. The one freedom the SDM gives (section 4.8): after a faulting
+// walk the processor may have set the A bit of entries above the faulting
+// level. Where the MMU did, its value is adopted into the reference, so that
+// the two memories go on equal and every later comparison stays exact.
+class MemoryDiffer {
+ public:
+  MemoryDiffer(model::GuestMemory& reference, host::HostCpu& cpu)
+      : reference_(reference), cpu_(cpu) {}
+
+  // Pages written by either side since the last call. optional_accessed_entries
+  // are the entry gpas whose A bit may differ (from the op just run).
+  std::optional<MemoryMismatch> CompareWritten(
+      std::span<const uint64_t> optional_accessed_entries);
+
+  // Every page either side has ever written (all others are zero on both).
+  std::optional<MemoryMismatch> CompareAll();
+
+ private:
+  std::optional<MemoryMismatch> ComparePage(
+      uint64_t gfn, std::span<const uint64_t> optional_accessed_entries);
+
+  model::GuestMemory& reference_;
+  host::HostCpu& cpu_;
+  absl::flat_hash_set<uint64_t> ever_written_;
+};
+
+}  // namespace shadowdiff
+
+#endif  // SHADOWDIFF_FUZZ_MEMORY_DIFFER_H_

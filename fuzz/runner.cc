@@ -1,0 +1,289 @@
+#include "fuzz/runner.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "fuzz/op_text.h"
+#include "fuzz/state_conversion.h"
+#include "proto/entry_encoding.h"
+#include "proto/normalize.h"
+
+namespace shadowdiff {
+namespace {
+
+std::vector<MemorySlot> ProtoSlots(const Setup& setup) {
+  return {setup.slots().begin(), setup.slots().end()};
+}
+
+std::array<uint8_t, 8> LittleEndian(uint64_t value) {
+  std::array<uint8_t, 8> bytes;
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(value >> (8 * i));
+  return bytes;
+}
+
+}  // namespace
+
+Runner::Runner(const Case& c, host::GuestMmu& mmu)
+    : case_(c),
+      mmu_(mmu),
+      memory_(ProtoSlots(c.setup())),
+      reference_(memory_, c.setup()),
+      cpu_(HostSlots(c.setup()), mmu),
+      memory_differ_(memory_, cpu_),
+      audit_(memory_) {}
+
+void Runner::InitMemory() {
+  const PagingMode mode = case_.setup().mode();
+  for (const WriteEntry& w : case_.setup().entries()) {
+    const auto bytes = LittleEndian(EntryValue(w, mode));
+    const std::span<const uint8_t> entry(bytes.data(), EntryBytes(mode));
+    memory_.Write(EntryAddress(w, mode), entry);
+    cpu_.InitGuest(EntryAddress(w, mode), entry);
+  }
+  for (const PhysWrite& p : case_.setup().bytes()) {
+    const auto bytes = LittleEndian(p.value());
+    const std::span<const uint8_t> data(bytes.data(), p.length());
+    memory_.Write(p.gpa(), data);
+    cpu_.InitGuest(p.gpa(), data);
+  }
+}
+
+RunResult Runner::Run(RunObserver* observer) {
+  RunResult result;
+  if (IsEmpty(case_)) return result;
+  InitMemory();
+  // Both sides start from the same bytes; this also registers the pages for
+  // the final full comparison.
+  if (auto m = memory_differ_.CompareWritten({})) {
+    result.divergence = MakeDivergence(
+        DivergenceKind::kMemory, kSetupOp, 0,
+        absl::StrFormat("guest RAM differs after set-up at gpa 0x%x", m->gpa));
+    return result;
+  }
+  if (absl::Status s = mmu_.Start(cpu_, HostControls(reference_.state()));
+      !s.ok()) {
+    result.divergence =
+        MakeDivergence(DivergenceKind::kOutcome, kSetupOp, 0,
+                       absl::StrFormat("the MMU failed to start: %s",
+                                       s.ToString()));
+    return result;
+  }
+
+  auto run_step = [&](int index, std::string text, Step step) {
+    if (observer) {
+      OpRecord record{.index = index,
+                      .text = std::move(text),
+                      .reference = step.reference,
+                      .mmu = step.mmu,
+                      .reference_walk = step.walk,
+                      .mmu_view = step.is_access ? MmuView(step.gva)
+                                                 : std::nullopt,
+                      .host_faults = step.host_faults};
+      observer->OnOp(record);
+    }
+    return Compare(index, step);
+  };
+
+  const uint64_t cr3 = Cr3Value(case_.setup().cr3());
+  if (auto d = run_step(kSetupOp, absl::StrFormat("initial load_cr3 0x%x", cr3),
+                        LoadCr3(cr3))) {
+    result.divergence = std::move(d);
+    return result;
+  }
+  const PagingMode mode = case_.setup().mode();
+  for (int i = 0; i < case_.ops_size(); ++i) {
+    const Op& op = case_.ops(i);
+    result.ops_run = i + 1;
+    if (auto d = run_step(i, OpText(op, mode), RunOp(op))) {
+      result.divergence = std::move(d);
+      return result;
+    }
+  }
+  if (auto m = memory_differ_.CompareAll()) {
+    Divergence d = MakeDivergence(
+        DivergenceKind::kMemory, case_.ops_size(), 0,
+        absl::StrFormat("guest memory differs at gpa 0x%x at the end", m->gpa));
+    d.gpa = m->gpa;
+    d.detail = absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
+                               m->qword_gpa, m->reference_qword, m->mmu_qword);
+    result.divergence = std::move(d);
+  }
+  return result;
+}
+
+Runner::Step Runner::RunOp(const Op& op) {
+  switch (op.kind_case()) {
+    case Op::kStore:
+      return RunAccess(op.store().gva(), model::AccessKind::kWrite,
+                       op.store().width(), op.store().value(),
+                       op.store().user());
+    case Op::kLoad:
+      return RunAccess(op.load().gva(), model::AccessKind::kRead,
+                       op.load().width(), 0, op.load().user());
+    case Op::kFetch:
+      return RunAccess(op.fetch().gva(), model::AccessKind::kFetch, 1, 0,
+                       op.fetch().user());
+    case Op::kWriteEntry: {
+      const PagingMode mode = case_.setup().mode();
+      return EmulatedWrite(EntryAddress(op.write_entry(), mode),
+                           EntryValue(op.write_entry(), mode),
+                           EntryBytes(mode));
+    }
+    case Op::kPhysWrite:
+      return EmulatedWrite(op.phys_write().gpa(), op.phys_write().value(),
+                           op.phys_write().length());
+    case Op::kInvlpg: {
+      reference_.Invlpg(op.invlpg().gva());
+      mmu_.Invlpg(op.invlpg().gva());
+      return Step{.gva = op.invlpg().gva()};
+    }
+    case Op::kLoadCr3:
+      return LoadCr3(Cr3Value(op.load_cr3()));
+    case Op::kSetControl:
+      return SetControl(op.set_control().bit(), op.set_control().value());
+    case Op::KIND_NOT_SET:
+      break;
+  }
+  return Step{};
+}
+
+Runner::Step Runner::LoadCr3(uint64_t cr3) {
+  Step step;
+  step.reference = FromAcceptance(reference_.LoadCr3(cr3));
+  step.mmu = FromAcceptance(mmu_.LoadCr3(cr3));
+  return step;
+}
+
+Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
+                               uint64_t value, bool user) {
+  const bool is_load = kind == model::AccessKind::kRead;
+  model::AccessResult ref = reference_.Access(gva, kind, width, value, user);
+  host::HostAccessResult mmu =
+      cpu_.Access(gva, HostAccessKind(kind), width, value, user);
+  Step step;
+  step.is_access = true;
+  step.gva = gva;
+  step.gpa = ref.gpa;
+  step.reference = FromReference(ref, is_load);
+  step.mmu = FromHost(mmu, is_load);
+  step.walk = std::move(ref.walk);
+  step.optional_accessed_entries = std::move(ref.optional_accessed_entries);
+  step.host_faults = mmu.host_faults;
+  return step;
+}
+
+Runner::Step Runner::EmulatedWrite(uint64_t gpa, uint64_t value, int length) {
+  const auto bytes = LittleEndian(value);
+  const std::span<const uint8_t> data(bytes.data(), length);
+  reference_.WritePhysical(gpa, data);
+  mmu_.EmulatedWrite(gpa, data);
+  return Step{.gpa = gpa};
+}
+
+Runner::Step Runner::SetControl(ControlBit bit, bool value) {
+  host::GuestControls requested = HostControls(reference_.state());
+  switch (bit) {
+    case CR0_WP:
+      requested.cr0_wp = value;
+      break;
+    case EFER_NXE:
+      requested.efer_nxe = value;
+      break;
+    case CR4_PSE:
+      requested.cr4_pse = value;
+      break;
+    default:
+      break;
+  }
+  Step step;
+  step.reference = FromAcceptance(reference_.SetControl(bit, value));
+  step.mmu = FromAcceptance(mmu_.SetControls(requested));
+  return step;
+}
+
+std::optional<Divergence> Runner::Compare(int index, const Step& step) {
+  if (auto d = CompareOutcome(index, step)) return d;
+  if (auto d = CompareMemory(index, step)) return d;
+  return Audit(index);
+}
+
+std::optional<Divergence> Runner::CompareOutcome(int index, const Step& step) {
+  if (step.reference == step.mmu) return std::nullopt;
+  const bool livelock = step.mmu.kind == Outcome::Kind::kLivelock;
+  Divergence d = MakeDivergence(
+      livelock ? DivergenceKind::kLivelock : DivergenceKind::kOutcome, index,
+      step.gva,
+      livelock ? absl::StrFormat("the access kept faulting (%d host faults)",
+                                 step.host_faults)
+               : "the op's outcome differs");
+  d.gpa = step.gpa;
+  d.reference = step.reference;
+  d.mmu = step.mmu;
+  d.reference_walk = step.walk;
+  if (step.is_access) d.mmu_view = MmuView(step.gva);
+  return d;
+}
+
+std::optional<Divergence> Runner::CompareMemory(int index, const Step& step) {
+  std::optional<MemoryMismatch> m =
+      memory_differ_.CompareWritten(step.optional_accessed_entries);
+  if (!m) return std::nullopt;
+  Divergence d = MakeDivergence(
+      DivergenceKind::kMemory, index, step.gva,
+      absl::StrFormat("guest memory differs at gpa 0x%x", m->gpa));
+  d.gpa = m->gpa;
+  d.reference = step.reference;
+  d.mmu = step.mmu;
+  d.reference_walk = step.walk;
+  d.detail = absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
+                             m->qword_gpa, m->reference_qword, m->mmu_qword);
+  return d;
+}
+
+std::optional<Divergence> Runner::Audit(int index) {
+  auto report = [&](const AuditFinding& f) {
+    Divergence d = MakeDivergence(f.kind, index, f.gva, f.summary);
+    if (!f.walk.levels.empty()) d.reference_walk = f.walk;
+    d.mmu_view = MmuView(f.gva);
+    return d;
+  };
+  const host::HostRoot root = mmu_.CurrentRoot();
+  if (auto f = audit_.Check(cpu_.Mappings(root), reference_.state(),
+                            "current root", false)) {
+    return report(*f);
+  }
+  for (const host::KeptRoot& kept : mmu_.KeptRoots()) {
+    if (kept.root == root) continue;
+    const std::string origin =
+        absl::StrFormat("kept root for CR3 0x%x", kept.guest.cr3);
+    if (auto f = audit_.Check(cpu_.Mappings(kept.root), ModelState(kept.guest),
+                              origin, false)) {
+      Divergence d = report(*f);
+      d.mmu_view = cpu_.Trace(kept.root, f->gva);
+      return d;
+    }
+  }
+  if (auto f = audit_.Check(cpu_.TlbMappings(), reference_.state(), "host TLB",
+                            true)) {
+    return report(*f);
+  }
+  return std::nullopt;
+}
+
+Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
+                                  std::string summary) {
+  Divergence d;
+  d.kind = kind;
+  d.op_index = index;
+  d.gva = gva;
+  d.summary = std::move(summary);
+  return d;
+}
+
+std::optional<host::HostWalkTrace> Runner::MmuView(uint64_t gva) {
+  return cpu_.Trace(mmu_.CurrentRoot(), gva);
+}
+
+}  // namespace shadowdiff

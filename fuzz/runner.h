@@ -1,0 +1,95 @@
+#ifndef SHADOWDIFF_FUZZ_RUNNER_H_
+#define SHADOWDIFF_FUZZ_RUNNER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz/divergence.h"
+#include "fuzz/mapping_audit.h"
+#include "fuzz/memory_differ.h"
+#include "fuzz/outcome.h"
+#include "host/guest_mmu.h"
+#include "host/host_cpu.h"
+#include "model/guest_memory.h"
+#include "model/reference.h"
+#include "proto/case.pb.h"
+
+namespace shadowdiff {
+
+// What one op did on both sides, for traces (`shadowdiff explain`).
+struct OpRecord {
+  int index = 0;  // kSetupOp for the initial CR3 load
+  std::string text;
+  Outcome reference;
+  Outcome mmu;
+  std::optional<model::WalkResult> reference_walk;
+  std::optional<host::HostWalkTrace> mmu_view;
+  int host_faults = 0;
+};
+
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnOp(const OpRecord& record) = 0;
+};
+
+struct RunResult {
+  std::optional<Divergence> divergence;
+  int ops_run = 0;
+};
+
+// Runs one case on the reference and, through the host CPU, on the MMU under
+// test, and after every op compares the outcome, guest memory and every host
+// translation (current root, kept roots, host TLB) against the guest tables.
+// One Runner serves one run of one case.
+class Runner {
+ public:
+  // `c` must be normalized (proto/normalize.h).
+  Runner(const Case& c, host::GuestMmu& mmu);
+
+  RunResult Run(RunObserver* observer = nullptr);
+
+ private:
+  struct Step {
+    Outcome reference;
+    Outcome mmu;
+    uint64_t gva = 0;
+    uint64_t gpa = 0;
+    bool is_access = false;
+    std::optional<model::WalkResult> walk;
+    std::vector<uint64_t> optional_accessed_entries;
+    int host_faults = 0;
+  };
+
+  void InitMemory();
+  Step RunOp(const Op& op);
+  Step LoadCr3(uint64_t cr3);
+  Step RunAccess(uint64_t gva, model::AccessKind kind, int width,
+                 uint64_t value, bool user);
+  Step EmulatedWrite(uint64_t gpa, uint64_t value, int length);
+  Step SetControl(ControlBit bit, bool value);
+
+  // The comparisons after an op, in order; the first difference wins.
+  std::optional<Divergence> Compare(int index, const Step& step);
+  std::optional<Divergence> CompareOutcome(int index, const Step& step);
+  std::optional<Divergence> CompareMemory(int index, const Step& step);
+  std::optional<Divergence> Audit(int index);
+
+  Divergence MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
+                            std::string summary);
+  std::optional<host::HostWalkTrace> MmuView(uint64_t gva);
+
+  const Case& case_;
+  host::GuestMmu& mmu_;
+  model::GuestMemory memory_;
+  model::Reference reference_;
+  host::HostCpu cpu_;
+  MemoryDiffer memory_differ_;
+  MappingAudit audit_;
+};
+
+}  // namespace shadowdiff
+
+#endif  // SHADOWDIFF_FUZZ_RUNNER_H_

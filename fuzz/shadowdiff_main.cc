@@ -1,0 +1,160 @@
+// shadowdiff: replays, explains and converts shadow-MMU test cases.
+//
+//   shadowdiff replay [--inject=NAME[,NAME]] [--mmu=NAME] PATH...
+//   shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH
+//   shadowdiff convert IN OUT
+//
+// Exit status: 0 every case agrees, 1 a divergence, 2 unreadable input or a
+// usage error.
+
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "fuzz/case_file.h"
+#include "fuzz/explain.h"
+#include "fuzz/mmu_registry.h"
+#include "fuzz/report.h"
+#include "fuzz/runner.h"
+#include "proto/normalize.h"
+
+namespace shadowdiff {
+namespace {
+
+constexpr int kAgree = 0;
+constexpr int kDiverge = 1;
+constexpr int kBadInput = 2;
+
+constexpr char kUsage[] =
+    "usage:\n"
+    "  shadowdiff replay [--inject=NAME[,NAME]] [--mmu=NAME] PATH...\n"
+    "      run every case (files, or directories recursively) on the reference\n"
+    "      and the MMU under test; exit 0 if all agree, 1 on a divergence\n"
+    "  shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH\n"
+    "      print the op-by-op trace of both sides\n"
+    "  shadowdiff convert IN OUT\n"
+    "      text <-> binary (.textproto, .txtpb, .pbtxt are text; others binary)\n";
+
+struct Flags {
+  std::string inject;
+  std::string mmu = std::string(kDefaultMmu);
+  std::vector<std::string> paths;
+};
+
+int UsageError(std::string_view message) {
+  std::cerr << "shadowdiff: " << message << "\n" << kUsage;
+  return kBadInput;
+}
+
+absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags flags;
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "--inject=")) {
+      flags.inject = arg.substr(9);
+    } else if (absl::StartsWith(arg, "--mmu=")) {
+      flags.mmu = arg.substr(6);
+    } else if (absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError("unknown flag " + arg);
+    } else {
+      flags.paths.push_back(arg);
+    }
+  }
+  if (flags.paths.empty()) return absl::InvalidArgumentError("no input given");
+  return flags;
+}
+
+int Replay(const Flags& flags) {
+  // Checked once up front so that a bad --inject is a usage error even
+  // when there is nothing to run.
+  if (auto mmu = MakeMmu(flags.mmu, flags.inject); !mmu.ok()) {
+    return UsageError(mmu.status().message());
+  }
+  absl::StatusOr<std::vector<std::string>> files = ListCaseFiles(flags.paths);
+  if (!files.ok()) return UsageError(files.status().message());
+  int agreed = 0, diverged = 0, unreadable = 0;
+  for (const std::string& file : *files) {
+    absl::StatusOr<Case> c = ReadCaseFile(file);
+    if (!c.ok()) {
+      std::cerr << "shadowdiff: " << c.status().message() << "\n";
+      ++unreadable;
+      continue;
+    }
+    Normalize(*c);
+    auto mmu = MakeMmu(flags.mmu, flags.inject);
+    RunResult result = Runner(*c, **mmu).Run();
+    if (result.divergence) {
+      std::cout << file << ":\n"
+                << FormatReport(*c, *result.divergence, (*mmu)->Name());
+      ++diverged;
+    } else {
+      ++agreed;
+    }
+  }
+  std::cout << "shadowdiff: ran " << agreed + diverged << " case"
+            << (agreed + diverged == 1 ? "" : "s") << ": " << agreed
+            << " agree, " << diverged << " diverge";
+  if (unreadable > 0) std::cout << ", " << unreadable << " unreadable";
+  std::cout << "\n";
+  if (unreadable > 0) return kBadInput;
+  return diverged > 0 ? kDiverge : kAgree;
+}
+
+int Explain(const Flags& flags) {
+  if (flags.paths.size() != 1) return UsageError("explain takes one case file");
+  auto mmu = MakeMmu(flags.mmu, flags.inject);
+  if (!mmu.ok()) return UsageError(mmu.status().message());
+  absl::StatusOr<Case> c = ReadCaseFile(flags.paths[0]);
+  if (!c.ok()) {
+    std::cerr << "shadowdiff: " << c.status().message() << "\n";
+    return kBadInput;
+  }
+  Normalize(*c);
+  Explainer explainer(*c, **mmu, std::cout);
+  RunResult result = Runner(*c, **mmu).Run(&explainer);
+  std::cout << "MMU counters at the end:\n";
+  for (const host::Counter& counter : (*mmu)->Counters()) {
+    std::cout << "  " << counter.name << " " << counter.value << "\n";
+  }
+  if (result.divergence) {
+    std::cout << FormatReport(*c, *result.divergence, (*mmu)->Name());
+    return kDiverge;
+  }
+  std::cout << "shadowdiff: the case agrees (" << result.ops_run << " ops)\n";
+  return kAgree;
+}
+
+int Convert(const std::vector<std::string>& args) {
+  if (args.size() != 2) return UsageError("convert takes IN and OUT");
+  absl::StatusOr<Case> c = ReadCaseFile(args[0]);
+  if (!c.ok()) {
+    std::cerr << "shadowdiff: " << c.status().message() << "\n";
+    return kBadInput;
+  }
+  if (absl::Status s = WriteCaseFile(args[1], *c); !s.ok()) {
+    std::cerr << "shadowdiff: " << s.message() << "\n";
+    return kBadInput;
+  }
+  return kAgree;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) return UsageError("no command given");
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "convert") return Convert(args);
+  if (command != "replay" && command != "explain") {
+    return UsageError("unknown command " + command);
+  }
+  absl::StatusOr<Flags> flags = ParseFlags(args);
+  if (!flags.ok()) return UsageError(flags.status().message());
+  return command == "replay" ? Replay(*flags) : Explain(*flags);
+}
+
+}  // namespace
+}  // namespace shadowdiff
+
+int main(int argc, char** argv) { return shadowdiff::Main(argc, argv); }
