@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "fuzz/initial_memory.h"
 #include "fuzz/op_text.h"
 #include "fuzz/state_conversion.h"
 #include "proto/entry_encoding.h"
@@ -15,12 +16,6 @@ namespace {
 
 std::vector<MemorySlot> ProtoSlots(const Setup& setup) {
   return {setup.slots().begin(), setup.slots().end()};
-}
-
-std::array<uint8_t, 8> LittleEndian(uint64_t value) {
-  std::array<uint8_t, 8> bytes;
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-  return bytes;
 }
 
 }  // namespace
@@ -35,19 +30,11 @@ Runner::Runner(const Case& c, host::GuestMmu& mmu)
       audit_(memory_) {}
 
 void Runner::InitMemory() {
-  const PagingMode mode = case_.setup().mode();
-  for (const WriteEntry& w : case_.setup().entries()) {
-    const auto bytes = LittleEndian(EntryValue(w, mode));
-    const std::span<const uint8_t> entry(bytes.data(), EntryBytes(mode));
-    memory_.Write(EntryAddress(w, mode), entry);
-    cpu_.InitGuest(EntryAddress(w, mode), entry);
-  }
-  for (const PhysWrite& p : case_.setup().bytes()) {
-    const auto bytes = LittleEndian(p.value());
-    const std::span<const uint8_t> data(bytes.data(), p.length());
-    memory_.Write(p.gpa(), data);
-    cpu_.InitGuest(p.gpa(), data);
-  }
+  ForEachInitialWrite(case_.setup(),
+                      [this](uint64_t gpa, std::span<const uint8_t> bytes) {
+                        memory_.Write(gpa, bytes);
+                        cpu_.InitGuest(gpa, bytes);
+                      });
 }
 
 RunResult Runner::Run(RunObserver* observer) {

@@ -44,16 +44,6 @@ struct HostAccessResult {
   int host_faults = 0;       // host faults taken by this access
 };
 
-// A leaf translation found in the host tables: [gva, gva + size) -> hpa.
-struct HostMapping {
-  uint64_t gva = 0;
-  uint64_t size = 0;
-  uint64_t hpa = 0;
-  bool writable = false;
-  bool user = false;
-  bool nx = false;
-};
-
 // The host CPU: host memory, the host walker, the host TLB, and the loop that
 // turns host faults into calls to the MMU under test.
 class HostCpu final : public HostServices {
@@ -99,6 +89,20 @@ class HostCpu final : public HostServices {
   void FlushTlbAll() override;
 
  private:
+  // The TLB entry an access goes through, or the error code of its fault.
+  struct Translation {
+    bool ok = false;
+    HostTlbEntry entry;
+    uint32_t error_code = 0;
+  };
+
+  Translation Translate(const HostRoot& root, uint64_t gva, AccessKind kind,
+                        bool user);
+  // The end of an access the MMU chose to emulate at gpa.
+  void Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
+               HostAccessResult* result);
+  std::optional<uint64_t> GpaToHpa(uint64_t gpa) const;
+
   std::vector<MemorySlot> slots_;
   GuestMmu& mmu_;
   HostMemory memory_;

@@ -1,0 +1,241 @@
+#include "host/host_cpu.h"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "host/guest_mmu.h"
+#include "host/guest_state.h"
+#include "host/host_memory.h"
+#include "host/host_tlb.h"
+#include "host/host_walker.h"
+
+namespace shadowdiff::host {
+namespace {
+
+constexpr uint64_t kPageBytes = HostMemory::kPageBytes;
+
+// Calls fn(address, offset, length) for each piece of [gpa, gpa + size) that
+// lies in one page: guest pages are contiguous in gpa but not in hpa.
+template <typename Fn>
+void ForEachPagePiece(uint64_t gpa, size_t size, Fn fn) {
+  size_t offset = 0;
+  while (offset < size) {
+    const uint64_t address = gpa + offset;
+    const size_t length =
+        std::min<uint64_t>(size - offset, kPageBytes - address % kPageBytes);
+    fn(address, offset, length);
+    offset += length;
+  }
+}
+
+uint64_t LittleEndian(std::span<const uint8_t> bytes) {
+  uint64_t value = 0;
+  for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+    value = (value << 8) | *it;
+  }
+  return value;
+}
+
+}  // namespace
+
+HostCpu::HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu)
+    : slots_(std::move(slots)), mmu_(mmu), memory_(kMaxTableFrames) {}
+
+HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
+                                 uint64_t value, bool user) {
+  std::array<uint8_t, 8> buffer;
+  const std::span<uint8_t> bytes(buffer.data(), width);
+  for (uint8_t& byte : bytes) {
+    byte = static_cast<uint8_t>(value);
+    value >>= 8;
+  }
+  HostAccessResult result;
+  for (;;) {
+    const Translation translation =
+        Translate(mmu_.CurrentRoot(), gva, kind, user);
+    if (translation.ok) {
+      const HostTlbEntry& entry = translation.entry;
+      result.hpa = entry.hpa | (gva & (entry.page_size - 1));
+      if (kind == AccessKind::kRead) {
+        memory_.Read(result.hpa, bytes);
+        result.value = LittleEndian(bytes);
+      } else if (kind == AccessKind::kWrite) {
+        memory_.Write(result.hpa, bytes);
+      }
+      return result;
+    }
+    // SDM 4.10.4.1: a page fault invalidates the TLB entries for gva, so the
+    // retry after the MMU's fix walks again.
+    tlb_.Flush(gva);
+    if (++result.host_faults > kMaxFaultsPerAccess) {
+      result.kind = HostAccessResult::Kind::kLivelock;
+      return result;
+    }
+    const FaultResolution resolution =
+        mmu_.HandleHostFault(gva, kind, user, translation.error_code);
+    switch (resolution.kind) {
+      case FaultResolution::Kind::kRetry:
+        break;
+      case FaultResolution::Kind::kInjectGuestFault:
+        result.kind = HostAccessResult::Kind::kPageFault;
+        result.error_code = resolution.guest_error_code;
+        result.cr2 = gva;
+        return result;
+      case FaultResolution::Kind::kEmulate:
+        Emulate(resolution.gpa, kind, bytes, &result);
+        return result;
+    }
+  }
+}
+
+HostCpu::Translation HostCpu::Translate(const HostRoot& root, uint64_t gva,
+                                        AccessKind kind, bool user) {
+  if (const std::optional<HostTlbEntry> hit = tlb_.Lookup(gva, kind)) {
+    if (HostRightsAllow(hit->writable, hit->user, hit->nx, kind, user)) {
+      return {true, *hit, 0};
+    }
+    return {false, {}, kPfPresent | AccessErrorBits(kind, user)};
+  }
+  const HostWalkTrace walk = WalkHostForAccess(memory_, root, gva, kind, user);
+  if (!walk.ok) return {false, {}, walk.error_code};
+  const uint64_t offset_mask = walk.page_size - 1;
+  const HostTlbEntry entry = {.gva = gva & ~offset_mask,
+                              .page_size = walk.page_size,
+                              .hpa = walk.hpa & ~offset_mask,
+                              .writable = walk.writable,
+                              .user = walk.user,
+                              .nx = walk.nx,
+                              .dirty = walk.dirty};
+  tlb_.Fill(gva, entry);
+  return {true, entry, 0};
+}
+
+void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
+                      HostAccessResult* result) {
+  result->emulated = true;
+  result->gpa = gpa;
+  const std::optional<uint64_t> hpa = GpaToHpa(gpa);
+  bool ram = hpa.has_value();
+  ForEachPagePiece(gpa, bytes.size(), [&](uint64_t address, size_t, size_t) {
+    ram = ram && GpaToHpa(address).has_value();
+  });
+  if (!ram) {
+    result->kind = HostAccessResult::Kind::kMmio;
+    return;
+  }
+  result->hpa = *hpa;
+  if (kind == AccessKind::kWrite) {
+    mmu_.EmulatedWrite(gpa, bytes);
+  } else if (kind == AccessKind::kRead) {
+    ReadGuest(gpa, bytes);
+    result->value = LittleEndian(bytes);
+  }
+}
+
+std::vector<HostMapping> HostCpu::Mappings(const HostRoot& root) const {
+  return EnumerateHostMappings(memory_, root);
+}
+
+std::vector<HostMapping> HostCpu::TlbMappings() const {
+  std::vector<HostMapping> mappings;
+  for (const HostTlbEntry& entry : tlb_.Entries()) {
+    mappings.push_back({entry.gva, entry.page_size, entry.hpa, entry.writable,
+                        entry.user, entry.nx});
+  }
+  return mappings;
+}
+
+HostWalkTrace HostCpu::Trace(const HostRoot& root, uint64_t gva) const {
+  return TraceHostWalk(memory_, root, gva);
+}
+
+absl::flat_hash_set<uint64_t> HostCpu::TakeWrittenGfns() {
+  absl::flat_hash_set<uint64_t> gfns;
+  for (const uint64_t hfn : memory_.TakeWrittenFrames()) {
+    for (const MemorySlot& slot : slots_) {
+      if (hfn >= slot.host_frame && hfn - slot.host_frame < slot.pages) {
+        gfns.insert(slot.base_gfn + (hfn - slot.host_frame));
+      }
+    }
+  }
+  return gfns;
+}
+
+void HostCpu::InitGuest(uint64_t gpa, std::span<const uint8_t> bytes) {
+  WriteGuest(gpa, bytes);
+}
+
+std::optional<uint64_t> HostCpu::GfnToHfn(uint64_t gfn) const {
+  for (const MemorySlot& slot : slots_) {
+    if (gfn >= slot.base_gfn && gfn - slot.base_gfn < slot.pages) {
+      return slot.host_frame + (gfn - slot.base_gfn);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> HostCpu::GpaToHpa(uint64_t gpa) const {
+  const std::optional<uint64_t> hfn = GfnToHfn(gpa / kPageBytes);
+  if (!hfn.has_value()) return std::nullopt;
+  return *hfn * kPageBytes + gpa % kPageBytes;
+}
+
+bool HostCpu::ReadGuest(uint64_t gpa, std::span<uint8_t> out) const {
+  bool all_ram = true;
+  ForEachPagePiece(
+      gpa, out.size(), [&](uint64_t address, size_t offset, size_t length) {
+        const std::span<uint8_t> piece = out.subspan(offset, length);
+        if (const std::optional<uint64_t> hpa = GpaToHpa(address)) {
+          memory_.Read(*hpa, piece);
+        } else {
+          std::fill(piece.begin(), piece.end(), 0);
+          all_ram = false;
+        }
+      });
+  return all_ram;
+}
+
+bool HostCpu::WriteGuest(uint64_t gpa, std::span<const uint8_t> bytes) {
+  bool all_ram = true;
+  ForEachPagePiece(
+      gpa, bytes.size(), [&](uint64_t address, size_t offset, size_t length) {
+        if (const std::optional<uint64_t> hpa = GpaToHpa(address)) {
+          memory_.Write(*hpa, bytes.subspan(offset, length));
+        } else {
+          all_ram = false;
+        }
+      });
+  return all_ram;
+}
+
+absl::StatusOr<uint64_t> HostCpu::AllocateFrame() {
+  return memory_.AllocateFrame();
+}
+
+void HostCpu::FreeFrame(uint64_t hfn) { memory_.FreeFrame(hfn); }
+
+uint64_t HostCpu::ReadSpte(uint64_t hpa) const { return memory_.Read64(hpa); }
+
+void HostCpu::WriteSpte(uint64_t hpa, uint64_t value) {
+  memory_.Write64(hpa, value);
+}
+
+void HostCpu::FlushTlb(uint64_t gva) {
+  ++tlb_flushes_single_;
+  tlb_.Flush(gva);
+}
+
+void HostCpu::FlushTlbAll() {
+  ++tlb_flushes_all_;
+  tlb_.FlushAll();
+}
+
+}  // namespace shadowdiff::host

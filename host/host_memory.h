@@ -1,0 +1,63 @@
+#ifndef SHADOWDIFF_HOST_HOST_MEMORY_H_
+#define SHADOWDIFF_HOST_HOST_MEMORY_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+
+namespace shadowdiff::host {
+
+// Host physical memory: sparse 4 KB frames that read as zero until first
+// written, plus the pool the MMU under test takes its table frames from.
+class HostMemory {
+ public:
+  static constexpr uint64_t kPageBytes = 4096;
+  // Table frames start here, above every host frame that backs guest RAM
+  // (those lie below 2^30), so a table can never alias guest RAM by accident.
+  static constexpr uint64_t kFirstTableFrame = uint64_t{1} << 32;
+
+  explicit HostMemory(uint64_t max_table_frames);
+
+  // Byte accesses at any hpa; they may span frames.
+  void Read(uint64_t hpa, std::span<uint8_t> out) const;
+  void Write(uint64_t hpa, std::span<const uint8_t> bytes);
+
+  // Little-endian 8-byte accesses, the width of a host paging entry.
+  uint64_t Read64(uint64_t hpa) const;
+  void Write64(uint64_t hpa, uint64_t value);
+
+  // The frames written since the last call, so that changes to guest RAM made
+  // behind the guest's back (e.g. by a walker pointed at it) are seen.
+  absl::flat_hash_set<uint64_t> TakeWrittenFrames();
+
+  // A zeroed table frame. At most max_table_frames are live at once: past
+  // that, ResourceExhaustedError, as a real host would run out of memory.
+  absl::StatusOr<uint64_t> AllocateFrame();
+  // Frees a frame from AllocateFrame; anything else is ignored so that a
+  // double free cannot hand the same frame out twice. The contents stay until
+  // the frame is reused, as on real hardware, so a use after free still walks.
+  void FreeFrame(uint64_t hfn);
+  uint64_t live_table_frames() const { return live_frames_.size(); }
+
+ private:
+  using Page = std::array<uint8_t, kPageBytes>;
+
+  uint64_t max_table_frames_;
+  // unique_ptr keeps pages in place while the map rehashes.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
+  absl::flat_hash_set<uint64_t> written_frames_;
+  absl::flat_hash_set<uint64_t> live_frames_;
+  // Reused last-in first-out, which keeps allocation deterministic.
+  std::vector<uint64_t> free_frames_;
+  uint64_t next_unused_frame_ = kFirstTableFrame;
+};
+
+}  // namespace shadowdiff::host
+
+#endif  // SHADOWDIFF_HOST_HOST_MEMORY_H_

@@ -1,0 +1,95 @@
+#include "host/host_memory.h"
+
+#include <array>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace shadowdiff::host {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+TEST(HostMemoryTest, UnwrittenMemoryReadsZero) {
+  HostMemory memory(1);
+  std::array<uint8_t, 3> bytes = {1, 2, 3};
+  memory.Read(0x123456789000, bytes);
+  EXPECT_THAT(bytes, ElementsAre(0, 0, 0));
+  EXPECT_EQ(memory.Read64(0x4000), 0u);
+}
+
+TEST(HostMemoryTest, EightByteAccessesAreLittleEndianAcrossFrames) {
+  HostMemory memory(1);
+  memory.Write64(0x1FFC, 0x1122334455667788);
+  EXPECT_EQ(memory.Read64(0x1FFC), 0x1122334455667788u);
+  std::array<uint8_t, 2> low = {};
+  memory.Read(0x1FFC, low);
+  EXPECT_THAT(low, ElementsAre(0x88, 0x77));
+  // The fifth byte is the first of the next frame.
+  std::array<uint8_t, 1> next_frame = {};
+  memory.Read(0x2000, next_frame);
+  EXPECT_THAT(next_frame, ElementsAre(0x44));
+}
+
+TEST(HostMemoryTest, TracksWrittenFramesUntilTaken) {
+  HostMemory memory(1);
+  memory.Write64(0x1FFC, 1);  // frames 1 and 2
+  const std::array<uint8_t, 1> byte = {7};
+  memory.Write(0x5000, byte);  // frame 5
+  std::array<uint8_t, 1> sink;
+  memory.Read(0x9000, sink);  // reads are not writes
+  EXPECT_THAT(memory.TakeWrittenFrames(), UnorderedElementsAre(1, 2, 5));
+  EXPECT_THAT(memory.TakeWrittenFrames(), IsEmpty());
+}
+
+TEST(HostMemoryTest, TableFramesComeFromAbove4GFrames) {
+  HostMemory memory(4);
+  EXPECT_EQ(*memory.AllocateFrame(), 0x100000000u);
+  EXPECT_EQ(*memory.AllocateFrame(), 0x100000001u);
+  EXPECT_EQ(memory.live_table_frames(), 2u);
+}
+
+TEST(HostMemoryTest, ReusedFrameIsZeroedButFreedFrameKeepsItsContents) {
+  HostMemory memory(4);
+  const uint64_t hfn = *memory.AllocateFrame();
+  memory.Write64(hfn * 4096 + 8, 0xABCD);
+  memory.FreeFrame(hfn);
+  EXPECT_EQ(memory.Read64(hfn * 4096 + 8), 0xABCDu);
+  EXPECT_EQ(*memory.AllocateFrame(), hfn);
+  EXPECT_EQ(memory.Read64(hfn * 4096 + 8), 0u);
+}
+
+TEST(HostMemoryTest, BudgetLimitsLiveFrames) {
+  HostMemory memory(2);
+  const uint64_t first = *memory.AllocateFrame();
+  ASSERT_TRUE(memory.AllocateFrame().ok());
+  EXPECT_EQ(memory.AllocateFrame().status().code(),
+            absl::StatusCode::kResourceExhausted);
+  memory.FreeFrame(first);
+  EXPECT_EQ(*memory.AllocateFrame(), first);
+}
+
+TEST(HostMemoryTest, DoubleFreeDoesNotHandOutAFrameTwice) {
+  HostMemory memory(3);
+  const uint64_t first = *memory.AllocateFrame();
+  ASSERT_EQ(*memory.AllocateFrame(), 0x100000001u);
+  memory.FreeFrame(first);
+  memory.FreeFrame(first);
+  EXPECT_EQ(*memory.AllocateFrame(), first);
+  EXPECT_EQ(*memory.AllocateFrame(), 0x100000002u);
+}
+
+TEST(HostMemoryTest, FreeingAFrameNotAllocatedIsIgnored) {
+  HostMemory memory(1);
+  memory.FreeFrame(0x1000000);  // a guest RAM frame
+  EXPECT_EQ(*memory.AllocateFrame(), 0x100000000u);
+  EXPECT_EQ(memory.AllocateFrame().status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace shadowdiff::host
