@@ -2,6 +2,7 @@
 #define SHADOWDIFF_MODEL_PHYSICAL_MEMORY_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace shadowdiff::model {
@@ -16,6 +17,15 @@ class PhysicalMemory {
   virtual bool Read(uint64_t gpa, std::span<uint8_t> out) const = 0;
   virtual bool Write(uint64_t gpa, std::span<const uint8_t> bytes) = 0;
 };
+
+// The `width`-byte (1..8) little-endian number at gpa; nullopt outside RAM.
+std::optional<uint64_t> ReadLittleEndian(const PhysicalMemory& memory,
+                                         uint64_t gpa, int width);
+
+// Stores the low `width` bytes (1..8) of value at gpa, little endian. False
+// outside RAM, where the write is dropped.
+bool WriteLittleEndian(PhysicalMemory& memory, uint64_t gpa, int width,
+                       uint64_t value);
 
 }  // namespace shadowdiff::model
 

@@ -34,6 +34,11 @@ struct WalkResult {
   bool dirty = false;           // D=1 in the leaf
 };
 
+// Whether the entry has R/W, U/S, XD and A bits. A PAE PDPTE register has
+// none: it controls no access rights (SDM 4.6) and has no accessed flag
+// (SDM 4.8); those bits are reserved in it.
+bool HasRightsAndAccessedFlag(const WalkLevel& level);
+
 // Walks gva through the guest tables in memory under state, changing nothing.
 WalkResult Walk(const PhysicalMemory& memory, const PagingState& state,
                 uint64_t gva);

@@ -1,0 +1,95 @@
+#include "model/guest_memory.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace shadowdiff::model {
+namespace {
+
+constexpr uint64_t kPageBytes = 4096;
+
+uint64_t GfnOf(uint64_t gpa) { return gpa / kPageBytes; }
+uint64_t PageOffset(uint64_t gpa) { return gpa % kPageBytes; }
+
+// The bytes of [gpa, gpa + length) that lie in gpa's page.
+uint64_t ChunkInPage(uint64_t gpa, uint64_t length) {
+  return std::min(length, kPageBytes - PageOffset(gpa));
+}
+
+const MemorySlot* SlotOf(const std::vector<MemorySlot>& slots, uint64_t gfn) {
+  for (const MemorySlot& slot : slots) {
+    if (gfn >= slot.base_gfn() && gfn - slot.base_gfn() < slot.pages()) {
+      return &slot;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
+    : slots_(std::move(slots)) {}
+
+bool GuestMemory::IsRam(uint64_t gpa) const {
+  return SlotOf(slots_, GfnOf(gpa)) != nullptr;
+}
+
+std::optional<uint64_t> GuestMemory::HostAddress(uint64_t gpa) const {
+  const MemorySlot* slot = SlotOf(slots_, GfnOf(gpa));
+  if (slot == nullptr) return std::nullopt;
+  const uint64_t host_frame =
+      slot->host_frame() + GfnOf(gpa) - slot->base_gfn();
+  return host_frame * kPageBytes + PageOffset(gpa);
+}
+
+// Bytes outside RAM read as zero, and the read reports failure.
+bool GuestMemory::Read(uint64_t gpa, std::span<uint8_t> out) const {
+  bool all_ram = true;
+  while (!out.empty()) {
+    const uint64_t chunk = ChunkInPage(gpa, out.size());
+    auto page = pages_.find(GfnOf(gpa));
+    if (page == pages_.end()) {
+      std::memset(out.data(), 0, chunk);
+    } else {
+      std::memcpy(out.data(), page->second->data() + PageOffset(gpa), chunk);
+    }
+    all_ram = all_ram && IsRam(gpa);
+    gpa += chunk;
+    out = out.subspan(chunk);
+  }
+  return all_ram;
+}
+
+// Bytes outside RAM are dropped, and the write reports failure.
+bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
+  bool all_ram = true;
+  while (!bytes.empty()) {
+    const uint64_t chunk = ChunkInPage(gpa, bytes.size());
+    if (IsRam(gpa)) {
+      std::unique_ptr<Page>& page = pages_[GfnOf(gpa)];
+      if (page == nullptr) page = std::make_unique<Page>();
+      std::memcpy(page->data() + PageOffset(gpa), bytes.data(), chunk);
+      written_.insert(GfnOf(gpa));
+    } else {
+      all_ram = false;
+    }
+    gpa += chunk;
+    bytes = bytes.subspan(chunk);
+  }
+  return all_ram;
+}
+
+absl::flat_hash_set<uint64_t> GuestMemory::TakeWrittenGfns() {
+  return std::exchange(written_, {});
+}
+
+std::vector<uint64_t> GuestMemory::TouchedGfns() const {
+  std::vector<uint64_t> gfns;
+  gfns.reserve(pages_.size());
+  for (const auto& [gfn, page] : pages_) gfns.push_back(gfn);
+  std::sort(gfns.begin(), gfns.end());
+  return gfns;
+}
+
+}  // namespace shadowdiff::model
