@@ -104,10 +104,11 @@ absl::StatusOr<Case> ReadCaseFile(const std::string& path) {
                               : ParseBinaryCase(buffer.str(), path);
 }
 
-absl::Status WriteCaseFile(const std::string& path, const Case& c) {
+absl::Status WriteCaseFile(const std::string& path, const Case& c,
+                           std::string_view text_header) {
   std::string bytes;
   if (IsTextCaseName(path)) {
-    bytes = CaseText(c);
+    bytes = std::string(text_header) + CaseText(c);
   } else if (!c.SerializeToString(&bytes)) {
     return absl::InternalError(absl::StrFormat("%s: cannot serialize", path));
   }

@@ -23,7 +23,9 @@ absl::StatusOr<Case> ParseBinaryCase(std::string_view bytes,
                                      std::string_view source);
 
 absl::StatusOr<Case> ReadCaseFile(const std::string& path);
-absl::Status WriteCaseFile(const std::string& path, const Case& c);
+// Text files may start with a header of `#` comment lines.
+absl::Status WriteCaseFile(const std::string& path, const Case& c,
+                           std::string_view text_header = "");
 
 // The case files named by paths: files as they are; in directories,
 // recursively and sorted, the files named like cases (text names above, .pb,

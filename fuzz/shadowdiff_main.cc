@@ -2,10 +2,11 @@
 //
 //   shadowdiff replay [--inject=NAME[,NAME]] [--mmu=NAME] PATH...
 //   shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH
+//   shadowdiff reduce [--inject=NAME[,NAME]] [--mmu=NAME] IN -o OUT.textproto
 //   shadowdiff convert IN OUT
 //
-// Exit status: 0 every case agrees, 1 a divergence, 2 unreadable input or a
-// usage error.
+// Exit status: 0 every case agrees (reduce, convert: done), 1 a divergence,
+// 2 unreadable input or a usage error.
 
 #include <iostream>
 #include <string>
@@ -14,10 +15,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "fuzz/case_file.h"
 #include "fuzz/explain.h"
 #include "fuzz/mmu_registry.h"
+#include "fuzz/reducer.h"
 #include "fuzz/report.h"
 #include "fuzz/runner.h"
 #include "proto/normalize.h"
@@ -36,24 +39,30 @@ constexpr char kUsage[] =
     "      and the MMU under test; exit 0 if all agree, 1 on a divergence\n"
     "  shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH\n"
     "      print the op-by-op trace of both sides\n"
+    "  shadowdiff reduce [--inject=NAME[,NAME]] [--mmu=NAME] IN -o OUT\n"
+    "      shrink a diverging case, keeping its kind of divergence\n"
     "  shadowdiff convert IN OUT\n"
     "      text <-> binary (.textproto, .txtpb, .pbtxt are text; others binary)\n";
 
 struct Flags {
   std::string inject;
+  std::string output;
   std::string mmu = std::string(kDefaultMmu);
   std::vector<std::string> paths;
 };
 
-int UsageError(std::string_view message) {
+int UsageError(absl::string_view message) {
   std::cerr << "shadowdiff: " << message << "\n" << kUsage;
   return kBadInput;
 }
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   Flags flags;
-  for (const std::string& arg : args) {
-    if (absl::StartsWith(arg, "--inject=")) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-o" && i + 1 < args.size()) {
+      flags.output = args[++i];
+    } else if (absl::StartsWith(arg, "--inject=")) {
       flags.inject = arg.substr(9);
     } else if (absl::StartsWith(arg, "--mmu=")) {
       flags.mmu = arg.substr(6);
@@ -127,6 +136,50 @@ int Explain(const Flags& flags) {
   return kAgree;
 }
 
+int Reduce(const Flags& flags) {
+  if (flags.paths.size() != 1 || flags.output.empty()) {
+    return UsageError("reduce takes one case file and -o OUT");
+  }
+  if (auto mmu = MakeMmu(flags.mmu, flags.inject); !mmu.ok()) {
+    return UsageError(mmu.status().message());
+  }
+  absl::StatusOr<Case> c = ReadCaseFile(flags.paths[0]);
+  if (!c.ok()) {
+    std::cerr << "shadowdiff: " << c.status().message() << "\n";
+    return kBadInput;
+  }
+  Normalize(*c);
+  auto run = [&flags](const Case& candidate) -> std::optional<Divergence> {
+    auto mmu = MakeMmu(flags.mmu, flags.inject);
+    return Runner(candidate, **mmu).Run().divergence;
+  };
+  const std::optional<Divergence> original = run(*c);
+  if (!original) {
+    std::cerr << "shadowdiff: " << flags.paths[0]
+              << " does not diverge: nothing to reduce\n";
+    return kBadInput;
+  }
+  ReduceStats stats;
+  const Case reduced = Reducer(run).Reduce(*c, &stats);
+  const std::optional<Divergence> d = run(reduced);
+  auto mmu = MakeMmu(flags.mmu, flags.inject);
+  std::string header = absl::StrFormat(
+      "# Reduced by `shadowdiff reduce%s` from %s.\n# %s divergence: %s\n",
+      flags.inject.empty() ? "" : " --inject=" + flags.inject, flags.paths[0],
+      KindName(d->kind), d->summary);
+  if (absl::Status s = WriteCaseFile(flags.output, reduced, header); !s.ok()) {
+    std::cerr << "shadowdiff: " << s.message() << "\n";
+    return kBadInput;
+  }
+  std::cout << absl::StrFormat(
+      "shadowdiff reduce: %d ops -> %d ops, %d set-up writes -> %d, in %d "
+      "runs; still a %s divergence\n%s",
+      stats.ops_before, stats.ops_after, stats.setup_writes_before,
+      stats.setup_writes_after, stats.runs, KindName(d->kind),
+      FormatReport(reduced, *d, (*mmu)->Name()));
+  return 0;
+}
+
 int Convert(const std::vector<std::string>& args) {
   if (args.size() != 2) return UsageError("convert takes IN and OUT");
   absl::StatusOr<Case> c = ReadCaseFile(args[0]);
@@ -146,11 +199,12 @@ int Main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "convert") return Convert(args);
-  if (command != "replay" && command != "explain") {
+  if (command != "replay" && command != "explain" && command != "reduce") {
     return UsageError("unknown command " + command);
   }
   absl::StatusOr<Flags> flags = ParseFlags(args);
   if (!flags.ok()) return UsageError(flags.status().message());
+  if (command == "reduce") return Reduce(*flags);
   return command == "replay" ? Replay(*flags) : Explain(*flags);
 }
 

@@ -1,0 +1,436 @@
+#include "fuzz/case_mutator.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "proto/entry_encoding.h"
+#include "proto/normalize.h"
+
+namespace shadowdiff {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+void InsertOpAt(Case& c, int pos, Op op) {
+  *c.add_ops() = std::move(op);
+  for (int i = c.ops_size() - 1; i > pos; --i) {
+    c.mutable_ops()->SwapElements(i, i - 1);
+  }
+}
+
+void DeleteOpRange(Case& c, int begin, int end) {
+  c.mutable_ops()->DeleteSubrange(begin, end - begin);
+}
+
+int RandomPosition(const Case& c, Rng& rng) {
+  return static_cast<int>(rng.Below(c.ops_size() + 1));
+}
+
+uint64_t RandomGva(const CaseScan& scan, PagingMode mode, Rng& rng) {
+  if (!scan.gvas.empty() && !rng.OneIn(4)) {
+    return scan.gvas[rng.Below(scan.gvas.size())] | (rng.Below(512) << 3);
+  }
+  // Built from table indices, so that nearby entries get used.
+  if (mode == PAGING_4LEVEL) {
+    uint64_t gva = rng.Below(4) << 39 | rng.Below(4) << 30 | rng.Below(8) << 21 |
+                   rng.Below(16) << 12;
+    if (rng.OneIn(8)) gva |= uint64_t{511} << 39;  // upper half, kernel-like
+    return gva;
+  }
+  return rng.Below(4) << 30 | rng.Below(8) << 22 | rng.Below(16) << 12 |
+         (rng.Below(2) << 21);
+}
+
+uint64_t RandomGfn(const Case& c, const CaseScan& scan, Rng& rng) {
+  if (!scan.table_gfns.empty() && rng.OneIn(3)) return rng.Pick(scan.table_gfns);
+  if (!scan.leaf_gfns.empty() && rng.OneIn(2)) return rng.Pick(scan.leaf_gfns);
+  if (c.setup().slots_size() == 0) return rng.Below(64);
+  const MemorySlot& slot =
+      c.setup().slots(static_cast<int>(rng.Below(c.setup().slots_size())));
+  return slot.base_gfn() + rng.Below(slot.pages() + 1);  // +1: just past RAM
+}
+
+uint32_t RandomWidth(Rng& rng) { return 1u << rng.Below(4); }
+
+// The bits an entry flip may touch: P, R/W, U/S, A, D, PS, G, NX and a
+// reserved bit of the mode.
+uint64_t RandomEntryBit(PagingMode mode, Rng& rng) {
+  static constexpr std::array<int, 7> kFlags = {0, 1, 2, 5, 6, 7, 8};
+  if (rng.OneIn(5)) {
+    if (mode == PAGING_32BIT) return uint64_t{1} << (13 + rng.Below(9));
+    return uint64_t{1} << (36 + rng.Below(16));
+  }
+  if (mode != PAGING_32BIT && rng.OneIn(6)) return uint64_t{1} << 63;
+  return uint64_t{1} << kFlags[rng.Below(kFlags.size())];
+}
+
+uint64_t FrameMask(PagingMode mode) {
+  return mode == PAGING_32BIT ? 0xFFFF'F000ull : 0x000F'FFFF'FFFF'F000ull;
+}
+
+// A new value for a live entry: one bit flipped, the frame repointed (at a
+// table, a data frame, or a large frame), or another live entry's value.
+uint64_t MutatedEntry(const CaseScan::Entry& e, const Case& c,
+                      const CaseScan& scan, PagingMode mode, Rng& rng) {
+  switch (rng.Below(4)) {
+    case 0:
+    case 1:
+      return e.value ^ RandomEntryBit(mode, rng);
+    case 2: {
+      uint64_t gfn = RandomGfn(c, scan, rng);
+      uint64_t value = e.value | 1;
+      if (e.level >= 2 && rng.OneIn(3)) {
+        const uint64_t large_pages = mode == PAGING_32BIT ? 1024 : 512;
+        gfn &= ~(large_pages - 1);
+        value |= 1u << 7;
+      }
+      return (value & ~FrameMask(mode)) | ((gfn << 12) & FrameMask(mode));
+    }
+    default:
+      return rng.Pick(scan.entries).value;
+  }
+}
+
+Op AccessOf(uint64_t gva, Rng& rng) {
+  Op op;
+  const uint32_t width = RandomWidth(rng);
+  const uint64_t aligned = gva & ~uint64_t{width - 1};
+  switch (rng.Below(3)) {
+    case 0:
+      op.mutable_load()->set_gva(aligned);
+      op.mutable_load()->set_width(width);
+      op.mutable_load()->set_user(rng.OneIn(2));
+      break;
+    case 1:
+      op.mutable_store()->set_gva(aligned);
+      op.mutable_store()->set_width(width);
+      op.mutable_store()->set_value(rng.Next());
+      op.mutable_store()->set_user(rng.OneIn(2));
+      break;
+    default:
+      op.mutable_fetch()->set_gva(gva);
+      op.mutable_fetch()->set_user(rng.OneIn(2));
+      break;
+  }
+  return op;
+}
+
+// Every scalar field of m and of the messages inside it.
+void CollectScalars(Message& m,
+                    std::vector<std::pair<Message*, const FieldDescriptor*>>& out) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->is_repeated()) continue;
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      CollectScalars(*r->MutableMessage(&m, f), out);
+    } else {
+      out.emplace_back(&m, f);
+    }
+  }
+  // Unset fields are worth setting too: take the first few declared ones.
+  const google::protobuf::Descriptor* d = m.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (!f->is_repeated() && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
+        !f->containing_oneof() && !r->HasField(m, f)) {
+      out.emplace_back(&m, f);
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t CaseMutator::MutateScalar(uint64_t value, Rng& rng) {
+  switch (rng.Below(4)) {
+    case 0:
+      return value ^ (uint64_t{1} << rng.Below(64));
+    case 1:
+      return value + rng.Below(16) - 8;
+    default: {
+      std::array<uint8_t, 8> bytes;
+      std::memcpy(bytes.data(), &value, 8);
+      const size_t size = byte_mutator_(bytes.data(), 8, 8);
+      uint64_t out = 0;
+      std::memcpy(&out, bytes.data(), std::min<size_t>(size, 8));
+      return out;
+    }
+  }
+}
+
+void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  const PagingMode mode = c.setup().mode();
+  Op op;
+  switch (rng.Below(10)) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      op = AccessOf(RandomGva(scan, mode, rng), rng);
+      break;
+    case 4:
+    case 5: {
+      WriteEntry& w = *op.mutable_write_entry();
+      w.set_table_gfn(RandomGfn(c, scan, rng));
+      w.set_index(static_cast<uint32_t>(rng.Below(EntriesPerTable(mode))));
+      EntryBits& b = *w.mutable_bits();
+      b.set_present(!rng.OneIn(8));
+      b.set_writable(rng.OneIn(2));
+      b.set_user(rng.OneIn(2));
+      b.set_accessed(rng.OneIn(2));
+      b.set_dirty(rng.OneIn(2));
+      b.set_page_size(rng.OneIn(6));
+      b.set_nx(rng.OneIn(6));
+      b.set_target_gfn(RandomGfn(c, scan, rng));
+      break;
+    }
+    case 6: {
+      PhysWrite& p = *op.mutable_phys_write();
+      p.set_gpa(RandomGfn(c, scan, rng) << 12 | rng.Below(4096));
+      p.set_length(1 + static_cast<uint32_t>(rng.Below(8)));
+      p.set_value(rng.Next());
+      break;
+    }
+    case 7:
+      op.mutable_invlpg()->set_gva(RandomGva(scan, mode, rng));
+      break;
+    case 8: {
+      Cr3& cr3 = *op.mutable_load_cr3();
+      const uint64_t value =
+          scan.cr3s.empty() ? RandomGfn(c, scan, rng) << 12 : rng.Pick(scan.cr3s);
+      cr3.set_gfn(value >> 12);
+      cr3.set_low_bits(value & 0xFFF);
+      break;
+    }
+    default:
+      op.mutable_set_control()->set_bit(static_cast<ControlBit>(rng.Below(3)));
+      op.mutable_set_control()->set_value(rng.OneIn(2));
+      break;
+  }
+  InsertOpAt(c, pos, std::move(op));
+}
+
+void CaseMutator::DeleteOps(Case& c, Rng& rng) {
+  if (c.ops_size() == 0) return;
+  const int begin = static_cast<int>(rng.Below(c.ops_size()));
+  const int max_run = std::min(c.ops_size() - begin, 8);
+  const int run = rng.OneIn(2) ? 1 : 1 + static_cast<int>(rng.Below(max_run));
+  DeleteOpRange(c, begin, begin + run);
+}
+
+void CaseMutator::DuplicateOp(Case& c, Rng& rng) {
+  if (c.ops_size() == 0) return;
+  Op copy = c.ops(static_cast<int>(rng.Below(c.ops_size())));
+  InsertOpAt(c, RandomPosition(c, rng), std::move(copy));
+}
+
+void CaseMutator::SwapOps(Case& c, Rng& rng) {
+  if (c.ops_size() < 2) return;
+  c.mutable_ops()->SwapElements(static_cast<int>(rng.Below(c.ops_size())),
+                                static_cast<int>(rng.Below(c.ops_size())));
+}
+
+void CaseMutator::MoveOp(Case& c, Rng& rng) {
+  if (c.ops_size() < 2) return;
+  const int from = static_cast<int>(rng.Below(c.ops_size()));
+  Op op = c.ops(from);
+  DeleteOpRange(c, from, from + 1);
+  InsertOpAt(c, RandomPosition(c, rng), std::move(op));
+}
+
+void CaseMutator::ChangeField(Case& c, Rng& rng) {
+  Message* target = c.mutable_setup();
+  if (c.ops_size() > 0 && !rng.OneIn(8)) {
+    target = c.mutable_ops(static_cast<int>(rng.Below(c.ops_size())));
+  } else if (c.setup().entries_size() > 0 && rng.OneIn(2)) {
+    target = c.mutable_setup()->mutable_entries(
+        static_cast<int>(rng.Below(c.setup().entries_size())));
+  }
+  std::vector<std::pair<Message*, const FieldDescriptor*>> scalars;
+  CollectScalars(*target, scalars);
+  if (scalars.empty()) return;
+  auto [m, f] = scalars[rng.Below(scalars.size())];
+  const google::protobuf::Reflection* r = m->GetReflection();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_BOOL:
+      r->SetBool(m, f, !r->GetBool(*m, f));
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      r->SetEnumValue(m, f, static_cast<int>(rng.Below(f->enum_type()->value_count())));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      r->SetUInt32(m, f, static_cast<uint32_t>(MutateScalar(r->GetUInt32(*m, f), rng)));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      r->SetUInt64(m, f, MutateScalar(r->GetUInt64(*m, f), rng));
+      break;
+    default:
+      break;
+  }
+}
+
+void CaseMutator::AimTableWrite(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  if (scan.entries.empty()) return InsertRandomOp(c, rng);
+  const PagingMode mode = c.setup().mode();
+  const uint64_t entry_bytes = EntryBytes(mode);
+  const CaseScan::Entry& e = rng.Pick(scan.entries);
+  const uint64_t value = MutatedEntry(e, c, scan, mode, rng);
+
+  Op op;
+  const uint64_t choice = rng.Below(20);
+  std::vector<uint64_t> alias_gvas;
+  for (const CaseScan::Alias& a : scan.aliases) {
+    if (a.table_gfn == e.gpa >> 12) alias_gvas.push_back(a.gva);
+  }
+  if (choice < 4 && !alias_gvas.empty()) {
+    // The guest edits its own table through a store.
+    Store& s = *op.mutable_store();
+    s.set_gva((rng.Pick(alias_gvas) & ~uint64_t{0xFFF}) | (e.gpa & 0xFFF));
+    s.set_width(static_cast<uint32_t>(entry_bytes));
+    s.set_value(value);
+    s.set_user(rng.OneIn(4));
+  } else if (choice < 7) {
+    // Part of the entry: the low or the high bytes of the new value.
+    const uint64_t length = 1 + rng.Below(entry_bytes - 1);
+    const uint64_t offset = rng.OneIn(2) ? 0 : entry_bytes - length;
+    PhysWrite& p = *op.mutable_phys_write();
+    p.set_gpa(e.gpa + offset);
+    p.set_length(static_cast<uint32_t>(length));
+    p.set_value(value >> (8 * offset));
+  } else if (choice < 10) {
+    // Misaligned, spanning this entry and the next one (or the previous one
+    // at the end of the page).
+    const uint64_t shift = 1 + rng.Below(entry_bytes - 1);
+    PhysWrite& p = *op.mutable_phys_write();
+    const bool forward = (e.gpa & 0xFFF) + shift + entry_bytes <= 4096;
+    p.set_gpa(forward ? e.gpa + shift : e.gpa - shift);
+    p.set_length(static_cast<uint32_t>(entry_bytes));
+    p.set_value(forward ? value >> (8 * shift) : value << (8 * shift));
+  } else {
+    WriteEntry& w = *op.mutable_write_entry();
+    w.set_table_gfn(e.gpa >> 12);
+    w.set_index(static_cast<uint32_t>((e.gpa & 0xFFF) / entry_bytes));
+    w.set_raw(value);
+  }
+  InsertOpAt(c, pos, std::move(op));
+  // Most writes only show when something uses the entry afterwards.
+  if (!rng.OneIn(3)) InsertOpAt(c, pos + 1, AccessOf(e.gva, rng));
+}
+
+void CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  Op op;
+  if (rng.OneIn(2) && !scan.gvas.empty()) {
+    op.mutable_invlpg()->set_gva(rng.Pick(scan.gvas));
+  } else {
+    uint64_t cr3 = scan.cr3s.empty() ? 0 : rng.Pick(scan.cr3s);
+    if (rng.OneIn(4) && !scan.table_gfns.empty()) {
+      cr3 = rng.Pick(scan.table_gfns) << 12;  // a table as a new root
+    }
+    op.mutable_load_cr3()->set_gfn(cr3 >> 12);
+    op.mutable_load_cr3()->set_low_bits(cr3 & 0xFFF);
+  }
+  InsertOpAt(c, pos, std::move(op));
+}
+
+void CaseMutator::ToggleControl(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  Op op;
+  SetControl& s = *op.mutable_set_control();
+  switch (rng.Below(3)) {
+    case 0:
+      s.set_bit(CR0_WP);
+      s.set_value(!scan.state.cr0_wp);
+      break;
+    case 1:
+      s.set_bit(EFER_NXE);
+      s.set_value(!scan.state.efer_nxe);
+      break;
+    default:
+      s.set_bit(CR4_PSE);
+      s.set_value(!scan.state.cr4_pse);
+      break;
+  }
+  InsertOpAt(c, pos, std::move(op));
+}
+
+void CaseMutator::ChangeMode(Case& c, Rng& rng) {
+  const int mode = (c.setup().mode() + 1 + static_cast<int>(rng.Below(2))) % 3;
+  c.mutable_setup()->set_mode(static_cast<PagingMode>(mode));
+}
+
+void CaseMutator::MutateOnce(Case& c, Rng& rng) {
+  const uint64_t roll = rng.Below(100);
+  if (roll < 35) return AimTableWrite(c, rng);
+  if (roll < 47) return InsertRandomOp(c, rng);
+  if (roll < 55) return DeleteOps(c, rng);
+  if (roll < 60) return DuplicateOp(c, rng);
+  if (roll < 64) return SwapOps(c, rng);
+  if (roll < 68) return MoveOp(c, rng);
+  if (roll < 86) return ChangeField(c, rng);
+  if (roll < 95) return InsertFlushOrSwitch(c, rng);
+  if (roll < 99) return ToggleControl(c, rng);
+  ChangeMode(c, rng);
+}
+
+void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
+  while (c.ByteSizeLong() > max_size) {
+    if (c.ops_size() > 0) {
+      const int at = static_cast<int>(rng.Below(c.ops_size()));
+      DeleteOpRange(c, at, at + 1);
+    } else if (c.setup().bytes_size() > 0) {
+      c.mutable_setup()->mutable_bytes()->RemoveLast();
+    } else if (c.setup().entries_size() > 0) {
+      const int at = static_cast<int>(rng.Below(c.setup().entries_size()));
+      c.mutable_setup()->mutable_entries()->DeleteSubrange(at, 1);
+    } else {
+      c.Clear();
+    }
+  }
+}
+
+void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
+  Rng rng(seed);
+  if (c.ByteSizeLong() > max_size) {
+    Shrink(c, rng, max_size);
+    return;
+  }
+  const int moves = 1 + static_cast<int>(rng.OneIn(3) ? rng.Below(4) : 0);
+  for (int i = 0; i < moves; ++i) {
+    MutateOnce(c, rng);
+    // The next move scans the case with the reference, which takes only
+    // normalized cases.
+    Normalize(c);
+  }
+  Shrink(c, rng, max_size);
+}
+
+void CaseMutator::CrossOver(const Case& a, const Case& b, uint32_t seed,
+                            size_t max_size, Case& out) {
+  Rng rng(seed);
+  out = a;
+  if (rng.OneIn(8)) *out.mutable_setup() = b.setup();
+  if (b.ops_size() > 0) {
+    const int begin = static_cast<int>(rng.Below(b.ops_size()));
+    const int run =
+        1 + static_cast<int>(rng.Below(std::min(b.ops_size() - begin, 16)));
+    int pos = RandomPosition(out, rng);
+    for (int i = begin; i < begin + run; ++i) InsertOpAt(out, pos++, b.ops(i));
+  }
+  Normalize(out);
+  Shrink(out, rng, max_size);
+}
+
+}  // namespace shadowdiff

@@ -1,0 +1,67 @@
+#ifndef SHADOWDIFF_FUZZ_CASE_MUTATOR_H_
+#define SHADOWDIFF_FUZZ_CASE_MUTATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "fuzz/case_scan.h"
+#include "fuzz/rng.h"
+#include "proto/case.pb.h"
+
+namespace shadowdiff {
+
+// A structure-aware mutator for cases. Besides the generic moves on the op
+// list, it runs the reference on the case so far and aims writes at the
+// paging entries that are live at that point: a shadow MMU's mistakes are all
+// about noticing such writes.
+//
+// Deterministic for a seed. Its output is always normalized (so libFuzzer's
+// reproducers reproduce) and its binary encoding fits max_size; when the input
+// itself does not fit (libFuzzer's -minimize_crash), it only deletes.
+class CaseMutator {
+ public:
+  // Mutates bytes in place the way libFuzzer does (LLVMFuzzerMutate), so that
+  // scalar fields get dictionary words and comparison operands; returns the
+  // new size.
+  using ByteMutator =
+      std::function<size_t(uint8_t* data, size_t size, size_t max_size)>;
+
+  explicit CaseMutator(ByteMutator byte_mutator)
+      : byte_mutator_(std::move(byte_mutator)) {}
+
+  // c must be normalized.
+  void Mutate(Case& c, uint32_t seed, size_t max_size);
+
+  // out becomes a with a run of b's ops spliced in.
+  void CrossOver(const Case& a, const Case& b, uint32_t seed, size_t max_size,
+                 Case& out);
+
+ private:
+  void MutateOnce(Case& c, Rng& rng);
+  void Shrink(Case& c, Rng& rng, size_t max_size);
+
+  // Generic moves.
+  void InsertRandomOp(Case& c, Rng& rng);
+  void DeleteOps(Case& c, Rng& rng);
+  void DuplicateOp(Case& c, Rng& rng);
+  void SwapOps(Case& c, Rng& rng);
+  void MoveOp(Case& c, Rng& rng);
+  void ChangeField(Case& c, Rng& rng);
+
+  // Page-table-aware moves; each inserts one op at a random position, aimed
+  // with the scan of the case up to there.
+  void AimTableWrite(Case& c, Rng& rng);
+  void InsertFlushOrSwitch(Case& c, Rng& rng);
+  void ToggleControl(Case& c, Rng& rng);
+  void ChangeMode(Case& c, Rng& rng);
+
+  uint64_t MutateScalar(uint64_t value, Rng& rng);
+
+  ByteMutator byte_mutator_;
+};
+
+}  // namespace shadowdiff
+
+#endif  // SHADOWDIFF_FUZZ_CASE_MUTATOR_H_

@@ -1,0 +1,52 @@
+// The structure-aware mutator's libFuzzer entry points. Linked into
+// mmu_diff_fuzzer only: the baseline target leaves them out and so gets
+// libFuzzer's built-in byte mutations on the binary case.
+
+#include <cstring>
+#include <string>
+
+#include "fuzz/case_mutator.h"
+#include "fuzz/fuzz_input.h"
+#include "proto/normalize.h"
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+namespace {
+
+shadowdiff::Case ParseOrEmpty(const uint8_t* data, size_t size) {
+  shadowdiff::Case c =
+      shadowdiff::ParseFuzzInput(data, size).value_or(shadowdiff::Case());
+  shadowdiff::Normalize(c);
+  return c;
+}
+
+size_t Emit(const shadowdiff::Case& c, uint8_t* out, size_t max_size) {
+  const std::string bytes = c.SerializeAsString();
+  if (bytes.size() > max_size) return 0;
+  std::memcpy(out, bytes.data(), bytes.size());
+  return bytes.size();
+}
+
+shadowdiff::CaseMutator& Mutator() {
+  static shadowdiff::CaseMutator mutator(LLVMFuzzerMutate);
+  return mutator;
+}
+
+}  // namespace
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
+                                          size_t max_size, unsigned int seed) {
+  shadowdiff::Case c = ParseOrEmpty(data, size);
+  Mutator().Mutate(c, seed, max_size);
+  return Emit(c, data, max_size);
+}
+
+extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
+                                            const uint8_t* data2, size_t size2,
+                                            uint8_t* out, size_t max_out_size,
+                                            unsigned int seed) {
+  shadowdiff::Case out_case;
+  Mutator().CrossOver(ParseOrEmpty(data1, size1), ParseOrEmpty(data2, size2),
+                      seed, max_out_size, out_case);
+  return Emit(out_case, out, max_out_size);
+}

@@ -1,0 +1,18 @@
+#ifndef SHADOWDIFF_FUZZ_FUZZ_INPUT_H_
+#define SHADOWDIFF_FUZZ_FUZZ_INPUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "proto/case.pb.h"
+
+namespace shadowdiff {
+
+// A fuzzer input: a binary case, or else a text case (so that the reviewed
+// text seeds can be given to the fuzzer as they are). Not normalized.
+std::optional<Case> ParseFuzzInput(const uint8_t* data, size_t size);
+
+}  // namespace shadowdiff
+
+#endif  // SHADOWDIFF_FUZZ_FUZZ_INPUT_H_
