@@ -1,41 +1,45 @@
 # Entry points for people; CMake does the building.
-#   make fuzz   set up, build, fuzz the seed corpus
-#   make test   set up, build, run every test
-#   make build  the optimized tools in build/bin
-#   make deps   check for and install the Debian packages
+#   make fuzz    set up, build, fuzz the seed corpus (FUZZ_SECONDS, JOBS)
+#   make test    set up, build, run every test in both builds
+#   make build   build/bin: shadowdiff (optimized) and mmu_diff_fuzzer
+#   make deps    check for and install the Debian packages
+#
+# Two CMake trees: build/ is optimized without sanitizers (what users run,
+# benchmarks); build/fuzz carries ASan, UBSan and libFuzzer's coverage
+# instrumentation (the fuzzers, and every test once more under sanitizers).
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
-BUILD ?= build
-SANITIZE_BUILD ?= build/sanitize
-CMAKE_COMPILERS := -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14
+FUZZ_SECONDS ?= 60
+RELEASE_TREE := build
+FUZZ_TREE := build/fuzz
+COMPILERS := -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: deps build sanitize test fuzz bench clean format
+.PHONY: deps build test fuzz bench clean format
 
 deps:
 	@tools/deps.sh
 
 build: deps
-	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_COMPILERS)
-	cmake --build $(BUILD) -j $(JOBS)
+	@[ -f $(RELEASE_TREE)/CMakeCache.txt ] || cmake -S . -B $(RELEASE_TREE) $(GENERATOR) $(COMPILERS) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(RELEASE_TREE) -j $(JOBS)
+	@[ -f $(FUZZ_TREE)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_TREE) $(GENERATOR) $(COMPILERS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOWDIFF_SANITIZE=ON -DSHADOWDIFF_FUZZER=ON
+	cmake --build $(FUZZ_TREE) -j $(JOBS)
+	cp $(FUZZ_TREE)/bin/mmu_diff_fuzzer $(FUZZ_TREE)/bin/mmu_diff_fuzzer_baseline $(RELEASE_TREE)/bin/
 
-sanitize: deps
-	@[ -f $(SANITIZE_BUILD)/CMakeCache.txt ] || cmake -S . -B $(SANITIZE_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOWDIFF_SANITIZE=ON $(CMAKE_COMPILERS)
-	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-
-# Every test runs twice: in the optimized build (what users run) and under
-# ASan+UBSan (what must never report).
-test: build sanitize
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
+test: build
+	cd $(RELEASE_TREE) && ctest --output-on-failure -j $(JOBS)
+	cd $(FUZZ_TREE) && ctest --output-on-failure -j $(JOBS)
 
 fuzz: build
-	@echo "The libFuzzer target arrives with the fuzzer issue; until then 'make fuzz' replays the seed corpus."
-	$(BUILD)/bin/shadowdiff replay corpus/seeds
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
+
+bench: build
+	$(RELEASE_TREE)/bin/mmu_bench
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(RELEASE_TREE)

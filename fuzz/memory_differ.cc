@@ -53,6 +53,7 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
   absl::flat_hash_set<uint64_t> gfns = reference_.TakeWrittenGfns();
   gfns.merge(cpu_.TakeWrittenGfns());
   // Sorted, so that the first mismatch reported does not depend on hashing.
+  last_written_pages_ = gfns.size();
   std::vector<uint64_t> sorted(gfns.begin(), gfns.end());
   std::sort(sorted.begin(), sorted.end());
   for (uint64_t gfn : sorted) {

@@ -36,6 +36,9 @@ class MemoryDiffer {
   // Every page either side has ever written (all others are zero on both).
   std::optional<MemoryMismatch> CompareAll();
 
+  // How many pages the last CompareWritten found written.
+  size_t last_written_pages() const { return last_written_pages_; }
+
  private:
   std::optional<MemoryMismatch> ComparePage(
       uint64_t gfn, std::span<const uint64_t> optional_accessed_entries);
@@ -43,6 +46,7 @@ class MemoryDiffer {
   model::GuestMemory& reference_;
   host::HostCpu& cpu_;
   absl::flat_hash_set<uint64_t> ever_written_;
+  size_t last_written_pages_ = 0;
 };
 
 }  // namespace shadowdiff

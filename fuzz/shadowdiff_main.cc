@@ -3,6 +3,7 @@
 //   shadowdiff replay [--inject=NAME[,NAME]] [--mmu=NAME] PATH...
 //   shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH
 //   shadowdiff reduce [--inject=NAME[,NAME]] [--mmu=NAME] IN -o OUT.textproto
+//   shadowdiff coverage [--mmu=NAME] PATH...
 //   shadowdiff convert IN OUT
 //
 // Exit status: 0 every case agrees (reduce, convert: done), 1 a divergence,
@@ -23,6 +24,7 @@
 #include "fuzz/reducer.h"
 #include "fuzz/report.h"
 #include "fuzz/runner.h"
+#include "fuzz/semantic_coverage.h"
 #include "proto/normalize.h"
 
 namespace shadowdiff {
@@ -41,6 +43,8 @@ constexpr char kUsage[] =
     "      print the op-by-op trace of both sides\n"
     "  shadowdiff reduce [--inject=NAME[,NAME]] [--mmu=NAME] IN -o OUT\n"
     "      shrink a diverging case, keeping its kind of divergence\n"
+    "  shadowdiff coverage [--mmu=NAME] PATH...\n"
+    "      what the cases reach: modes, op kinds, guest faults, MMU situations\n"
     "  shadowdiff convert IN OUT\n"
     "      text <-> binary (.textproto, .txtpb, .pbtxt are text; others binary)\n";
 
@@ -180,6 +184,28 @@ int Reduce(const Flags& flags) {
   return 0;
 }
 
+int Coverage(const Flags& flags) {
+  if (auto mmu = MakeMmu(flags.mmu, flags.inject); !mmu.ok()) {
+    return UsageError(mmu.status().message());
+  }
+  absl::StatusOr<std::vector<std::string>> files = ListCaseFiles(flags.paths);
+  if (!files.ok()) return UsageError(files.status().message());
+  SemanticCoverage coverage;
+  int diverged = 0;
+  for (const std::string& file : *files) {
+    absl::StatusOr<Case> c = ReadCaseFile(file);
+    if (!c.ok()) continue;  // replay reports unreadable files
+    Normalize(*c);
+    if (IsEmpty(*c)) continue;
+    auto mmu = MakeMmu(flags.mmu, flags.inject);
+    diverged += Runner(*c, **mmu).Run(&coverage.observer()).divergence.has_value();
+    coverage.AddCase(*c, (*mmu)->Counters());
+  }
+  std::cout << coverage.Summary();
+  if (diverged > 0) std::cout << diverged << " of them diverge\n";
+  return diverged > 0 ? kDiverge : kAgree;
+}
+
 int Convert(const std::vector<std::string>& args) {
   if (args.size() != 2) return UsageError("convert takes IN and OUT");
   absl::StatusOr<Case> c = ReadCaseFile(args[0]);
@@ -199,12 +225,14 @@ int Main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "convert") return Convert(args);
-  if (command != "replay" && command != "explain" && command != "reduce") {
+  if (command != "replay" && command != "explain" && command != "reduce" &&
+      command != "coverage") {
     return UsageError("unknown command " + command);
   }
   absl::StatusOr<Flags> flags = ParseFlags(args);
   if (!flags.ok()) return UsageError(flags.status().message());
   if (command == "reduce") return Reduce(*flags);
+  if (command == "coverage") return Coverage(*flags);
   return command == "replay" ? Replay(*flags) : Explain(*flags);
 }
 

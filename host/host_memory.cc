@@ -54,6 +54,11 @@ uint64_t HostMemory::Read64(uint64_t hpa) const {
   return value;
 }
 
+const uint8_t* HostMemory::FrameBytes(uint64_t hfn) const {
+  const auto it = pages_.find(hfn);
+  return it == pages_.end() ? nullptr : it->second->data();
+}
+
 void HostMemory::Write64(uint64_t hpa, uint64_t value) {
   std::array<uint8_t, 8> bytes;
   for (uint8_t& byte : bytes) {

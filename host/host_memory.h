@@ -30,6 +30,10 @@ class HostMemory {
 
   // Little-endian 8-byte accesses, the width of a host paging entry.
   uint64_t Read64(uint64_t hpa) const;
+
+  // The bytes of a frame, or nullptr while it has never been written (all
+  // zero): for code that reads a whole table, one lookup instead of 512.
+  const uint8_t* FrameBytes(uint64_t hfn) const;
   void Write64(uint64_t hpa, uint64_t value);
 
   // The frames written since the last call, so that changes to guest RAM made

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "host/guest_mmu.h"
@@ -68,8 +69,11 @@ uint64_t SetBits(HostMemory& memory, uint64_t entry_hpa, uint64_t bits) {
 void CollectLeaves(const HostMemory& memory, uint64_t table, int level,
                    uint64_t gva_base, const Rights& rights,
                    std::vector<HostMapping>* out) {
+  const uint8_t* bytes = memory.FrameBytes(table / HostMemory::kPageBytes);
+  if (bytes == nullptr) return;  // never written: nothing present
   for (uint64_t i = 0; i < spte::kEntriesPerTable; ++i) {
-    const uint64_t entry = memory.Read64(table + 8 * i);
+    uint64_t entry;
+    std::memcpy(&entry, bytes + 8 * i, sizeof(entry));
     if ((entry & spte::kPresent) == 0 || HasReservedBits(entry, level)) {
       continue;
     }

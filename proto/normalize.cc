@@ -139,10 +139,7 @@ void Truncate(Field& field, int max) {
   while (field.size() > max) field.RemoveLast();
 }
 
-}  // namespace
-
-void Normalize(Case& c) {
-  Setup& setup = *c.mutable_setup();
+void NormalizeSetup(Setup& setup) {
   if (!PagingMode_IsValid(setup.mode())) {
     setup.set_mode(static_cast<PagingMode>(WrapEnum(setup.mode(), 3)));
   }
@@ -154,7 +151,14 @@ void Normalize(Case& c) {
   for (WriteEntry& w : *setup.mutable_entries()) NormalizeWriteEntry(w, mode);
   Truncate(*setup.mutable_bytes(), limits::kMaxSetupBytes);
   for (PhysWrite& p : *setup.mutable_bytes()) NormalizePhysWrite(p);
+}
 
+}  // namespace
+
+void Normalize(Case& c) {
+  // An absent setup stays absent: it reads as the default one.
+  if (c.has_setup()) NormalizeSetup(*c.mutable_setup());
+  const PagingMode mode = c.setup().mode();
   auto& ops = *c.mutable_ops();
   ops.erase(std::remove_if(ops.begin(), ops.end(),
                            [](const Op& op) {
