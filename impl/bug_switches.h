@@ -1,0 +1,55 @@
+#ifndef SHADOWDIFF_IMPL_BUG_SWITCHES_H_
+#define SHADOWDIFF_IMPL_BUG_SWITCHES_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+// The bug zoo (../shared/brief/bug-zoo.md): real shadow-MMU bugs that can be
+// switched back on, each at the place of its upstream fix. With every switch
+// off the MMU takes the correct path.
+namespace shadowdiff::impl {
+
+enum class Bug {
+  kNonpaePdeSingleZap,
+  kQuadrantIgnored,
+  kUpdateIgnoresParentRights,
+  kNxeNotInRole,
+  kWpNotInRole,
+  kDirectSpSharesRights,
+  kNoWriteProtectOnShadow,
+  kNoFlushOnProtect,
+  kMisalignedWriteKept,
+  kPaePdpteReread,
+};
+
+// The name the tools accept for the bug (`--inject=NAME`).
+std::string_view BugName(Bug bug);
+
+// Every bug's name, in the order of the enum.
+std::span<const std::string_view> AllBugNames();
+
+class BugSet {
+ public:
+  void Add(Bug bug) { bits_ |= Bit(bug); }
+  bool Has(Bug bug) const { return (bits_ & Bit(bug)) != 0; }
+  bool empty() const { return bits_ == 0; }
+
+  bool operator==(const BugSet&) const = default;
+
+ private:
+  static uint32_t Bit(Bug bug) { return 1u << static_cast<int>(bug); }
+
+  uint32_t bits_ = 0;
+};
+
+// Parses "name[,name...]" (whitespace around names and empty items are
+// ignored; "" is no bug). An unknown name is an InvalidArgumentError that
+// names it and lists the valid names.
+absl::StatusOr<BugSet> ParseBugList(std::string_view comma_separated);
+
+}  // namespace shadowdiff::impl
+
+#endif  // SHADOWDIFF_IMPL_BUG_SWITCHES_H_

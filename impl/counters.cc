@@ -1,0 +1,25 @@
+#include "impl/counters.h"
+
+#include <vector>
+
+#include "host/guest_mmu.h"
+
+namespace shadowdiff::impl {
+
+std::vector<host::Counter> MmuCounters::List() const {
+  return {
+      {"host_faults", host_faults},
+      {"guest_faults_injected", guest_faults_injected},
+      {"emulated_writes", emulated_writes},
+      {"sptes_zapped", sptes_zapped},
+      {"sptes_updated_in_place", sptes_updated_in_place},
+      {"shadow_pages_created", shadow_pages_created},
+      {"shadow_pages_zapped", shadow_pages_zapped},
+      {"unshadows", unshadows},
+      {"tlb_flushes_single", tlb_flushes_single},
+      {"tlb_flushes_all", tlb_flushes_all},
+      {"root_cache_hits", root_cache_hits},
+  };
+}
+
+}  // namespace shadowdiff::impl

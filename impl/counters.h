@@ -1,0 +1,32 @@
+#ifndef SHADOWDIFF_IMPL_COUNTERS_H_
+#define SHADOWDIFF_IMPL_COUNTERS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "host/guest_mmu.h"
+
+namespace shadowdiff::impl {
+
+// What the MMU did, for `shadowdiff explain` and the benchmarks: the numbers
+// that show whether keeping shadows pays (faults, pages built) and whether
+// flushes are exact (single against full).
+struct MmuCounters {
+  uint64_t host_faults = 0;
+  uint64_t guest_faults_injected = 0;
+  uint64_t emulated_writes = 0;
+  uint64_t sptes_zapped = 0;
+  uint64_t sptes_updated_in_place = 0;
+  uint64_t shadow_pages_created = 0;
+  uint64_t shadow_pages_zapped = 0;
+  uint64_t unshadows = 0;
+  uint64_t tlb_flushes_single = 0;
+  uint64_t tlb_flushes_all = 0;
+  uint64_t root_cache_hits = 0;
+
+  std::vector<host::Counter> List() const;
+};
+
+}  // namespace shadowdiff::impl
+
+#endif  // SHADOWDIFF_IMPL_COUNTERS_H_

@@ -1,0 +1,88 @@
+#ifndef SHADOWDIFF_IMPL_SHADOW_MMU_H_
+#define SHADOWDIFF_IMPL_SHADOW_MMU_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "host/guest_mmu.h"
+#include "host/guest_state.h"
+#include "host/host_services.h"
+#include "impl/bug_switches.h"
+#include "impl/counters.h"
+#include "impl/page_cache.h"
+#include "impl/rmap.h"
+
+namespace shadowdiff::impl {
+
+// A KVM-style shadow MMU: shadow page tables in host memory kept exact by
+// write-protecting the guest tables they shadow, and kept across CR3 switches
+// and guest table writes rather than rebuilt. The parts, each in its file:
+//   role.h             what makes two shadows of one guest table differ
+//   shadow_page.h      one shadow table, its parents, its flooding count
+//   page_cache.h       (gfn, role) -> shadow page, in O(1)
+//   rmap.h             gfn -> sptes mapping it, for write protection
+//   shadow_tables.h    the tables and their invariants: links, leaves, zaps,
+//                      write protection, exact host TLB flushes
+//   roots.h            the root per guest mode, and the kept roots
+//   guest_walker.h     the MMU's own walk of the guest tables, A/D, #PF codes
+//   fault_handler.h    host fault -> inject, emulate, or build the shadow
+//   write_emulation.h  emulated writes -> zap or update the shadows
+//   bug_switches.h     the bug zoo
+class ShadowMmu final : public host::GuestMmu {
+ public:
+  enum class Strategy {
+    kKeepShadows,
+    // The benchmark baseline: every shadow page is dropped on any write to a
+    // shadowed guest table and on every CR3 load.
+    kNaive,
+  };
+  struct Options {
+    BugSet bugs;
+    Strategy strategy = Strategy::kKeepShadows;
+  };
+
+  ShadowMmu();
+  explicit ShadowMmu(Options options);
+  ~ShadowMmu() override;
+
+  std::string_view Name() const override;
+  absl::Status Start(host::HostServices& host,
+                     const host::GuestControls& controls) override;
+  host::HostRoot CurrentRoot() override;
+  host::FaultResolution HandleHostFault(uint64_t gva, host::AccessKind kind,
+                                        bool user,
+                                        uint32_t host_error_code) override;
+  void EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) override;
+  bool LoadCr3(uint64_t cr3) override;
+  bool SetControls(const host::GuestControls& controls) override;
+  void Invlpg(uint64_t gva) override;
+  host::GuestPagingState CurrentState() const override;
+  std::vector<host::KeptRoot> KeptRoots() const override;
+  std::vector<host::Counter> Counters() const override;
+
+  // For tests and benchmarks; valid after Start.
+  const MmuCounters& counters() const { return counters_; }
+  const PageCache& pages() const;
+  const Rmap& rmap() const;
+
+ private:
+  struct Parts;
+
+  // Points the roots at state_, dropping every shadow if the host is out of
+  // frames.
+  void Reload();
+  bool naive() const { return options_.strategy == Strategy::kNaive; }
+
+  Options options_;
+  host::GuestPagingState state_;
+  MmuCounters counters_;
+  std::unique_ptr<Parts> parts_;  // built by Start, once the host is known
+};
+
+}  // namespace shadowdiff::impl
+
+#endif  // SHADOWDIFF_IMPL_SHADOW_MMU_H_

@@ -1,0 +1,116 @@
+#ifndef SHADOWDIFF_IMPL_SHADOW_TABLES_H_
+#define SHADOWDIFF_IMPL_SHADOW_TABLES_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "host/guest_mmu.h"
+#include "host/host_services.h"
+#include "impl/bug_switches.h"
+#include "impl/counters.h"
+#include "impl/page_cache.h"
+#include "impl/rmap.h"
+#include "impl/role.h"
+#include "impl/shadow_page.h"
+#include "impl/tlb_flush.h"
+
+namespace shadowdiff::impl {
+
+// The shadow page tables in host memory and the invariants that bind them to
+// the guest's tables (KVM's mmu.c):
+//  - every shadow page is in the cache under (gfn, role), and its parents are
+//    known, so it can be found in O(1) and unlinked;
+//  - no leaf spte maps a guest table frame writable (write protection through
+//    the reverse map, made when the frame becomes a table);
+//  - whatever removes a translation or a right queues the host TLB flushes it
+//    makes necessary: one per gva reachable from the live root while they are
+//    few, else a full flush. Translations outside the live root cannot be in
+//    the TLB, which is flushed whenever the root changes.
+//
+// Shadow tables are always in the host's 64-bit format. Non-leaf sptes grant
+// every right; the guest's rights are all folded into the leaves, so one
+// shadow table can serve every path that reaches it with the same role.
+class ShadowTables {
+ public:
+  ShadowTables(host::HostServices& host, const BugSet& bugs,
+               MmuCounters& counters)
+      : host_(host), bugs_(bugs), counters_(counters) {}
+
+  host::HostServices& host() { return host_; }
+  const PageCache& pages() const { return cache_; }
+  const Rmap& rmap() const { return rmap_; }
+
+  // The shadow page for (gfn, role), built if missing. Building the first
+  // indirect page of a gfn write-protects that guest frame. Fails only when
+  // the host has no frame left.
+  absl::StatusOr<ShadowPage*> GetPage(uint64_t gfn, const Role& role);
+  ShadowPage* Find(uint64_t gfn, const Role& role) const {
+    return cache_.Find(gfn, role);
+  }
+  // The shadow page whose table holds hpa; nullptr for the PAE root.
+  ShadowPage* PageAt(uint64_t hpa) const { return cache_.AtFrame(hpa >> 12); }
+
+  // Whether gfn holds a shadowed guest table (so must never be mapped
+  // writable, and stores to it are emulated).
+  bool IsWriteProtected(uint64_t gfn) const {
+    return cache_.IsShadowedTable(gfn);
+  }
+
+  // Points the empty non-leaf spte at spte_hpa (in a shadow page or the PAE
+  // root) at child.
+  void Link(uint64_t spte_hpa, ShadowPage* child);
+
+  // Makes leaf `index` of a level-1 page map gfn with `access`, less the
+  // write right if gfn is write-protected. A gfn outside RAM (MMIO) is never
+  // mapped: the spte is zapped and false returned.
+  bool SetLeaf(ShadowPage& page, int index, uint64_t gfn, Access access);
+
+  // Clears one spte (leaf or link) and queues the flushes it needs.
+  void ZapSpte(uint64_t spte_hpa);
+  // Unlinks a page from its parents and frees it. Its children stay cached.
+  void ZapPage(ShadowPage* page);
+  void ZapAll();
+
+  // The present level-1 spte the host walk of gva from root ends at.
+  std::optional<uint64_t> LeafSpteFor(const host::HostRoot& root,
+                                      uint64_t gva) const;
+
+  // The root the host walks from now on. Its translations are the only ones
+  // the host TLB may hold (the caller flushes everything when it switches).
+  void SetLiveRoot(const host::HostRoot& root) { live_root_ = root; }
+  void FlushAll() { flushes_.AddAll(); }
+  // Issues the queued flushes; called before the guest runs again.
+  void CommitFlushes() { flushes_.Commit(host_, counters_); }
+
+ private:
+  void WriteProtect(uint64_t gfn);
+
+  // The level of the entries of the table in frame hfn (3 for the PAE root).
+  int TableLevel(uint64_t hfn) const;
+  // Appends the gvas at which the table in frame hfn is reached from the live
+  // root. False when there are too many to flush one by one.
+  bool LiveBases(uint64_t hfn, std::vector<uint64_t>* bases) const;
+  // Queues a flush of every translation through the spte at spte_hpa, or
+  // through the whole table in frame hfn.
+  void QueueFlushThrough(uint64_t spte_hpa);
+  void QueueFlushTable(uint64_t hfn);
+  // Queues the gvas of the present leaves under `spte`, an entry at `level`
+  // covering the gvas from `gva`, or under the table at `level` in frame hfn.
+  void QueueLeaves(uint64_t spte, int level, uint64_t gva);
+  void QueueTableLeaves(uint64_t hfn, int level, uint64_t gva);
+
+  host::HostServices& host_;
+  BugSet bugs_;
+  MmuCounters& counters_;
+  PageCache cache_;
+  Rmap rmap_;
+  TlbFlushBatch flushes_;
+  host::HostRoot live_root_;
+};
+
+}  // namespace shadowdiff::impl
+
+#endif  // SHADOWDIFF_IMPL_SHADOW_TABLES_H_

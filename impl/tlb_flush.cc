@@ -1,0 +1,37 @@
+#include "impl/tlb_flush.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "host/host_services.h"
+#include "impl/counters.h"
+
+namespace shadowdiff::impl {
+
+void TlbFlushBatch::Add(uint64_t gva) {
+  if (all_) return;
+  const uint64_t page = gva & ~uint64_t{0xFFF};
+  if (std::find(gvas_.begin(), gvas_.end(), page) != gvas_.end()) return;
+  if (gvas_.size() == kMaxSingleFlushes) {
+    all_ = true;
+    gvas_.clear();
+    return;
+  }
+  gvas_.push_back(page);
+}
+
+void TlbFlushBatch::Commit(host::HostServices& host, MmuCounters& counters) {
+  if (all_) {
+    host.FlushTlbAll();
+    ++counters.tlb_flushes_all;
+  } else {
+    for (uint64_t gva : gvas_) {
+      host.FlushTlb(gva);
+      ++counters.tlb_flushes_single;
+    }
+  }
+  gvas_.clear();
+  all_ = false;
+}
+
+}  // namespace shadowdiff::impl

@@ -1,0 +1,32 @@
+#ifndef SHADOWDIFF_IMPL_TLB_FLUSH_H_
+#define SHADOWDIFF_IMPL_TLB_FLUSH_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "host/host_services.h"
+#include "impl/counters.h"
+
+namespace shadowdiff::impl {
+
+// The host TLB flushes one MMU operation owes, issued together before the
+// guest runs again: one per gva while they are few, else one full flush.
+class TlbFlushBatch {
+ public:
+  // Past this many gvas one full flush is cheaper than the singles.
+  static constexpr size_t kMaxSingleFlushes = 16;
+
+  void Add(uint64_t gva);
+  void AddAll() { all_ = true; }
+  bool all() const { return all_; }
+
+  void Commit(host::HostServices& host, MmuCounters& counters);
+
+ private:
+  std::vector<uint64_t> gvas_;
+  bool all_ = false;
+};
+
+}  // namespace shadowdiff::impl
+
+#endif  // SHADOWDIFF_IMPL_TLB_FLUSH_H_

@@ -1,0 +1,116 @@
+#include "impl/write_emulation.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "host/guest_state.h"
+#include "impl/bug_switches.h"
+#include "impl/guest_entry.h"
+#include "impl/role.h"
+#include "impl/shadow_page.h"
+
+namespace shadowdiff::impl {
+namespace {
+
+uint64_t LittleEndian(std::span<const uint8_t> bytes) {
+  uint64_t value = 0;
+  for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+    value = (value << 8) | *it;
+  }
+  return value;
+}
+
+// Whether the page's entries read under `controls` as they did when it was
+// built; only those are updated in place, the others are zapped.
+bool BuiltUnder(const Role& role, const Role& base) {
+  return role.guest_levels == base.guest_levels && role.cr0_wp == base.cr0_wp &&
+         role.efer_nxe == base.efer_nxe && role.cr4_pse == base.cr4_pse &&
+         role.gbpages == base.gbpages;
+}
+
+}  // namespace
+
+std::optional<SpteSpan> WrittenSptes(const Role& role, int entry_index,
+                                     const BugSet& bugs) {
+  if (role.guest_levels != 2) return SpteSpan{entry_index, 1};
+  int quadrant = entry_index / kSptesPerPage;
+  SpteSpan span = {entry_index % kSptesPerPage, 1};
+  if (role.level == 2 && !bugs.Has(Bug::kNonpaePdeSingleZap)) {
+    quadrant = entry_index / (kSptesPerPage / 2);
+    span = {2 * (entry_index % (kSptesPerPage / 2)), 2};
+  }
+  if (quadrant != role.quadrant && !bugs.Has(Bug::kQuadrantIgnored)) {
+    return std::nullopt;
+  }
+  return span;
+}
+
+void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
+                          std::span<const uint8_t> bytes) {
+  // Memory first: the shadows are rebuilt from the entries as they now read.
+  tables_.host().WriteGuest(gpa, bytes);
+  const Role base = BaseRole(controls, bugs_);
+  const std::span<ShadowPage* const> shadows =
+      tables_.pages().IndirectPagesOf(gpa >> 12);
+  // Zapping a page changes the list.
+  const std::vector<ShadowPage*> pages(shadows.begin(), shadows.end());
+  for (ShadowPage* page : pages) {
+    const std::optional<uint64_t> entry = NewEntry(page->role, gpa, bytes);
+    if (!entry.has_value() || DetectFlooding(*page)) {
+      tables_.ZapPage(page);
+      ++counters_.unshadows;
+      continue;
+    }
+    const int entry_index = static_cast<int>(
+        (gpa & 0xFFF) / guest_entry::EntryBytes(page->role.guest_levels));
+    const std::optional<SpteSpan> span =
+        WrittenSptes(page->role, entry_index, bugs_);
+    if (!span.has_value()) continue;
+    for (int i = span->first; i < span->first + span->count; ++i) {
+      if (page->role.level == 1 && BuiltUnder(page->role, base)) {
+        UpdatePte(controls, *page, i, *entry);
+      } else {
+        tables_.ZapSpte(page->SpteHpa(i));
+      }
+    }
+  }
+}
+
+std::optional<uint64_t> WriteEmulator::NewEntry(
+    const Role& role, uint64_t gpa, std::span<const uint8_t> bytes) const {
+  if (bugs_.Has(Bug::kMisalignedWriteKept)) return LittleEndian(bytes);
+  const int entry_bytes = guest_entry::EntryBytes(role.guest_levels);
+  const uint64_t first = gpa / entry_bytes;
+  if ((gpa + bytes.size() - 1) / entry_bytes != first) return std::nullopt;
+  // A write to part of the entry changes the entry as a whole.
+  return guest_entry::Read(tables_.host(), first * entry_bytes, entry_bytes);
+}
+
+bool WriteEmulator::DetectFlooding(ShadowPage& page) const {
+  return ++page.write_flooding_count >= kFloodingWrites;
+}
+
+void WriteEmulator::UpdatePte(const host::GuestControls& controls,
+                              ShadowPage& page, int index, uint64_t pte) {
+  // Only what a walk could map: present, no reserved bit, accessed.
+  if ((pte & guest_entry::kPresent) == 0 ||
+      guest_entry::HasReservedBits(pte, 1, controls) ||
+      (pte & guest_entry::kAccessed) == 0) {
+    tables_.ZapSpte(page.SpteHpa(index));
+    return;
+  }
+  const Access inherited = bugs_.Has(Bug::kUpdateIgnoresParentRights)
+                               ? kAccessAll
+                               : page.role.access;
+  Access access = guest_entry::EntryAccess(pte, controls) & inherited;
+  if ((pte & guest_entry::kDirty) == 0) access &= ~kAccessWrite;
+  const uint64_t gfn =
+      guest_entry::LeafGpa(pte, 1, page.role.guest_levels, 0) >> 12;
+  if (tables_.SetLeaf(page, index, gfn, access)) {
+    ++counters_.sptes_updated_in_place;
+  }
+}
+
+}  // namespace shadowdiff::impl

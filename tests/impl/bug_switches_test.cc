@@ -1,0 +1,67 @@
+#include "impl/bug_switches.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace shadowdiff::impl {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(BugSwitchesTest, NamesAreTheZoosInOrder) {
+  const std::vector<std::string_view> names(AllBugNames().begin(),
+                                            AllBugNames().end());
+  EXPECT_THAT(names,
+              ElementsAre("nonpae-pde-single-zap", "quadrant-ignored",
+                          "update-ignores-parent-rights", "nxe-not-in-role",
+                          "wp-not-in-role", "direct-sp-shares-rights",
+                          "no-write-protect-on-shadow", "no-flush-on-protect",
+                          "misaligned-write-kept", "pae-pdpte-reread"));
+  EXPECT_EQ(BugName(Bug::kQuadrantIgnored), "quadrant-ignored");
+  EXPECT_EQ(BugName(Bug::kPaePdpteReread), "pae-pdpte-reread");
+}
+
+TEST(BugSwitchesTest, EmptyListIsNoBug) {
+  absl::StatusOr<BugSet> bugs = ParseBugList("");
+  ASSERT_TRUE(bugs.ok());
+  EXPECT_TRUE(bugs->empty());
+}
+
+TEST(BugSwitchesTest, ParsesEachNameOnItsOwn) {
+  for (size_t i = 0; i < AllBugNames().size(); ++i) {
+    absl::StatusOr<BugSet> bugs = ParseBugList(AllBugNames()[i]);
+    ASSERT_TRUE(bugs.ok()) << AllBugNames()[i];
+    for (size_t j = 0; j < AllBugNames().size(); ++j) {
+      EXPECT_EQ(bugs->Has(static_cast<Bug>(j)), i == j)
+          << AllBugNames()[i] << " / " << AllBugNames()[j];
+    }
+  }
+}
+
+TEST(BugSwitchesTest, ParsesAListWithSpaces) {
+  absl::StatusOr<BugSet> bugs =
+      ParseBugList(" wp-not-in-role , nxe-not-in-role,");
+  ASSERT_TRUE(bugs.ok());
+  EXPECT_TRUE(bugs->Has(Bug::kWpNotInRole));
+  EXPECT_TRUE(bugs->Has(Bug::kNxeNotInRole));
+  EXPECT_FALSE(bugs->Has(Bug::kQuadrantIgnored));
+}
+
+TEST(BugSwitchesTest, UnknownNameIsAnErrorListingTheValidOnes) {
+  absl::StatusOr<BugSet> bugs = ParseBugList("quadrant-ignored,quadrant");
+  ASSERT_FALSE(bugs.ok());
+  EXPECT_EQ(bugs.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(bugs.status().message());
+  EXPECT_THAT(message, HasSubstr("'quadrant'"));
+  for (std::string_view name : AllBugNames()) {
+    EXPECT_THAT(message, HasSubstr(std::string(name)));
+  }
+}
+
+}  // namespace
+}  // namespace shadowdiff::impl
