@@ -19,7 +19,12 @@ struct MmuCounters {
   uint64_t sptes_updated_in_place = 0;
   uint64_t shadow_pages_created = 0;
   uint64_t shadow_pages_zapped = 0;
-  uint64_t unshadows = 0;
+  uint64_t unshadows_flooding = 0;
+  uint64_t unshadows_misaligned = 0;
+  // Situations worth reaching, for `shadowdiff coverage`.
+  uint64_t pde_writes_32bit = 0;  // a write to a shadowed 32-bit guest PDE
+  uint64_t direct_pages_created = 0;
+  uint64_t control_changes_with_live_shadows = 0;
   uint64_t tlb_flushes_single = 0;
   uint64_t tlb_flushes_all = 0;
   uint64_t root_cache_hits = 0;

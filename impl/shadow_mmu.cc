@@ -136,6 +136,9 @@ bool ShadowMmu::SetControls(const host::GuestControls& controls) {
       BaseRole(state_.controls, options_.bugs)) {
     parts_->roots.Forget();
   }
+  if (parts_->tables.pages().size() > 0) {
+    ++counters_.control_changes_with_live_shadows;
+  }
   state_ = next;
   Reload();
   parts_->tables.CommitFlushes();

@@ -63,6 +63,7 @@ absl::StatusOr<ShadowPage*> ShadowTables::GetPage(uint64_t gfn,
   ShadowPage* page =
       cache_.Insert(std::make_unique<ShadowPage>(gfn, role, *hfn));
   ++counters_.shadow_pages_created;
+  if (role.direct) ++counters_.direct_pages_created;
   if (!role.direct && cache_.IndirectPagesOf(gfn).size() == 1) {
     WriteProtect(gfn);
   }

@@ -58,9 +58,14 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
   const std::vector<ShadowPage*> pages(shadows.begin(), shadows.end());
   for (ShadowPage* page : pages) {
     const std::optional<uint64_t> entry = NewEntry(page->role, gpa, bytes);
-    if (!entry.has_value() || DetectFlooding(*page)) {
+    if (!entry.has_value()) {
       tables_.ZapPage(page);
-      ++counters_.unshadows;
+      ++counters_.unshadows_misaligned;
+      continue;
+    }
+    if (DetectFlooding(*page)) {
+      tables_.ZapPage(page);
+      ++counters_.unshadows_flooding;
       continue;
     }
     const int entry_index = static_cast<int>(
@@ -68,6 +73,9 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
     const std::optional<SpteSpan> span =
         WrittenSptes(page->role, entry_index, bugs_);
     if (!span.has_value()) continue;
+    if (page->role.guest_levels == 2 && page->role.level == 2) {
+      ++counters_.pde_writes_32bit;
+    }
     for (int i = span->first; i < span->first + span->count; ++i) {
       if (page->role.level == 1 && BuiltUnder(page->role, base)) {
         UpdatePte(controls, *page, i, *entry);

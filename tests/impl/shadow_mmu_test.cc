@@ -356,11 +356,11 @@ TEST(FloodingTest, ThirdWriteWithoutAFaultUnshadows) {
   m.Emulate(0x102020, 0, 4);
   m.Emulate(0x102020, 0, 4);
   EXPECT_NE(m.mmu().pages().Find(0x102, pt_role), nullptr);
-  EXPECT_EQ(m.mmu().counters().unshadows, 0u);
+  EXPECT_EQ(m.mmu().counters().unshadows_flooding, 0u);
 
   m.Emulate(0x102020, 0x115000 | kPwu, 4);
   EXPECT_EQ(m.mmu().pages().Find(0x102, pt_role), nullptr);
-  EXPECT_EQ(m.mmu().counters().unshadows, 1u);
+  EXPECT_EQ(m.mmu().counters().unshadows_flooding, 1u);
   EXPECT_FALSE(m.Trace(0).ok);
   EXPECT_EQ(m.Peek(0x102020, 4), 0x115000 | kPwu);
   // Shadowed again on the next fault.
@@ -399,7 +399,7 @@ TEST_F(PaeWriteTest, WriteSpanningTwoEntriesUnshadows) {
   // Bytes 4..11: PTE[0]'s high half := 0, PTE[1]'s low half := 0x112067.
   m_.Emulate(0x103004, uint64_t{0x112000 | kPwu | kA | kD} << 32, 8);
   EXPECT_EQ(Pt(), nullptr);
-  EXPECT_EQ(m_.mmu().counters().unshadows, 1u);
+  EXPECT_EQ(m_.mmu().counters().unshadows_misaligned, 1u);
   EXPECT_EQ(m_.Read(0x1000).value, 0x112u);
   EXPECT_EQ(m_.Read(0).value, 0x110u);
 }
