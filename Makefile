@@ -5,18 +5,18 @@
 #   make deps    check for and install the Debian packages
 #
 # Two CMake trees: build/ is optimized without sanitizers (what users run,
-# benchmarks); build/fuzz carries ASan, UBSan and libFuzzer's coverage
+# benchmarks); build/sanitized carries ASan, UBSan and libFuzzer's coverage
 # instrumentation (the fuzzers, and every test once more under sanitizers).
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 RELEASE_TREE := build
-FUZZ_TREE := build/fuzz
+FUZZ_TREE := build/sanitized
 COMPILERS := -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: deps build test fuzz bench clean format
+.PHONY: deps build test fuzz zoo bench clean format
 
 deps:
 	@tools/deps.sh
@@ -34,6 +34,11 @@ test: build
 
 fuzz: build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
+
+ZOO_RUNS ?= 5
+ZOO_SECONDS ?= 120
+zoo: build
+	tools/zoo.py --runs $(ZOO_RUNS) --seconds $(ZOO_SECONDS) --jobs $(JOBS)
 
 bench: build
 	$(RELEASE_TREE)/bin/mmu_bench
