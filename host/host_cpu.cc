@@ -46,8 +46,9 @@ uint64_t LittleEndian(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-HostCpu::HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu)
-    : slots_(std::move(slots)), mmu_(mmu), memory_(kMaxTableFrames) {}
+HostCpu::HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu,
+                 uint64_t max_table_frames)
+    : slots_(std::move(slots)), mmu_(mmu), memory_(max_table_frames) {}
 
 HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
                                  uint64_t value, bool user) {

@@ -53,7 +53,10 @@ class HostCpu final : public HostServices {
   // Host frames the MMU may hold at once (tables), per case.
   static constexpr uint64_t kMaxTableFrames = 8192;
 
-  HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu);
+  // max_table_frames: the frame budget; benchmarks that shadow more guest
+  // tables than a case can describe raise it.
+  HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu,
+          uint64_t max_table_frames = kMaxTableFrames);
 
   // A guest access of width bytes (1, 2, 4, 8; aligned) at gva. For kWrite,
   // value holds the bytes to store (little endian). Fetches read nothing.
