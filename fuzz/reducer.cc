@@ -109,12 +109,12 @@ bool Reducer::Simplify(Case& c) {
       }
     }
   }
-  const Setup& s = c.setup();
   for (auto clear : {&Setup::clear_cr0_wp, &Setup::clear_cr4_pse,
                      &Setup::clear_efer_nxe, &Setup::clear_gbpages}) {
     Case candidate = c;
     (candidate.mutable_setup()->*clear)();
-    if (candidate.setup().SerializeAsString() != s.SerializeAsString()) {
+    if (candidate.setup().SerializeAsString() !=
+        c.setup().SerializeAsString()) {
       progress |= TryReplace(c, candidate);
     }
   }

@@ -72,9 +72,32 @@ std::string FormatHostWalk(const host::HostWalkTrace& trace) {
   return out;
 }
 
+namespace {
+
+// Addresses, frames and entry values read best in hex; the text parser
+// takes 0x numbers as they are.
+class HexPrinter final : public google::protobuf::TextFormat::FastFieldValuePrinter {
+ public:
+  void PrintUInt32(uint32_t value,
+                   google::protobuf::TextFormat::BaseTextGenerator* out)
+      const override {
+    out->PrintString(value < 10 ? absl::StrCat(value)
+                                : absl::StrFormat("0x%x", value));
+  }
+  void PrintUInt64(uint64_t value,
+                   google::protobuf::TextFormat::BaseTextGenerator* out)
+      const override {
+    out->PrintString(value < 10 ? absl::StrCat(value)
+                                : absl::StrFormat("0x%x", value));
+  }
+};
+
+}  // namespace
+
 std::string CaseText(const Case& c) {
   std::string text;
   google::protobuf::TextFormat::Printer printer;
+  printer.SetDefaultFieldValuePrinter(new HexPrinter());
   printer.SetUseShortRepeatedPrimitives(true);
   printer.PrintToString(c, &text);
   return text;

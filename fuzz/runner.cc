@@ -240,6 +240,7 @@ std::optional<Divergence> Runner::Audit(int index) {
   auto report = [&](const AuditFinding& f) {
     Divergence d = MakeDivergence(f.kind, index, f.gva, f.summary);
     if (!f.walk.levels.empty()) d.reference_walk = f.walk;
+    if (f.walk.status == model::WalkResult::Status::kOk) d.gpa = f.walk.gpa;
     d.mmu_view = MmuView(f.gva);
     return d;
   };
