@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "fuzz/initial_memory.h"
+#include "fuzz/op_dispatch.h"
 #include "model/guest_memory.h"
 #include "model/reference.h"
 #include "proto/entry_encoding.h"
@@ -12,46 +13,26 @@
 namespace shadowdiff {
 namespace {
 
-void ApplyToReference(model::Reference& ref, const Op& op, PagingMode mode) {
-  switch (op.kind_case()) {
-    case Op::kStore:
-      ref.Access(op.store().gva(), model::AccessKind::kWrite,
-                 op.store().width(), op.store().value(), op.store().user());
-      break;
-    case Op::kLoad:
-      ref.Access(op.load().gva(), model::AccessKind::kRead, op.load().width(),
-                 0, op.load().user());
-      break;
-    case Op::kFetch:
-      ref.Access(op.fetch().gva(), model::AccessKind::kFetch, 1, 0,
-                 op.fetch().user());
-      break;
-    case Op::kWriteEntry: {
-      const auto bytes = LittleEndian(EntryValue(op.write_entry(), mode));
-      ref.WritePhysical(EntryAddress(op.write_entry(), mode),
-                        std::span<const uint8_t>(bytes.data(), EntryBytes(mode)));
-      break;
-    }
-    case Op::kPhysWrite: {
-      const auto bytes = LittleEndian(op.phys_write().value());
-      ref.WritePhysical(op.phys_write().gpa(),
-                        std::span<const uint8_t>(bytes.data(),
-                                                 op.phys_write().length()));
-      break;
-    }
-    case Op::kInvlpg:
-      ref.Invlpg(op.invlpg().gva());
-      break;
-    case Op::kLoadCr3:
-      ref.LoadCr3(Cr3Value(op.load_cr3()));
-      break;
-    case Op::kSetControl:
-      ref.SetControl(op.set_control().bit(), op.set_control().value());
-      break;
-    case Op::KIND_NOT_SET:
-      break;
+// The scan only needs the reference's state, not what each op returned.
+class ReferenceTarget final : public OpTarget {
+ public:
+  explicit ReferenceTarget(model::Reference& ref) : ref_(ref) {}
+  void Access(uint64_t gva, model::AccessKind kind, int width, uint64_t value,
+              bool user) override {
+    ref_.Access(gva, kind, width, value, user);
   }
-}
+  void WritePhysical(uint64_t gpa, std::span<const uint8_t> bytes) override {
+    ref_.WritePhysical(gpa, bytes);
+  }
+  void Invlpg(uint64_t gva) override { ref_.Invlpg(gva); }
+  void LoadCr3(uint64_t cr3) override { ref_.LoadCr3(cr3); }
+  void SetControl(ControlBit bit, bool value) override {
+    ref_.SetControl(bit, value);
+  }
+
+ private:
+  model::Reference& ref_;
+};
 
 uint64_t AccessedGva(const Op& op) {
   switch (op.kind_case()) {
@@ -86,6 +67,7 @@ CaseScan ScanCase(const Case& c, int op_count) {
                         memory.Write(gpa, bytes);
                       });
   model::Reference ref(memory, c.setup());
+  ReferenceTarget target(ref);
   ref.LoadCr3(Cr3Value(c.setup().cr3()));
   scan.cr3s.push_back(Cr3Value(c.setup().cr3()));
   for (int i = 0; i < c.ops_size(); ++i) {
@@ -94,7 +76,7 @@ CaseScan ScanCase(const Case& c, int op_count) {
     if (op.has_store() || op.has_load() || op.has_fetch() || op.has_invlpg()) {
       AddUnique(scan.gvas, AccessedGva(op) & ~uint64_t{0xFFF});
     }
-    if (i < op_count) ApplyToReference(ref, op, mode);
+    if (i < op_count) DispatchOp(op, mode, target);
   }
   scan.state = ref.state();
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "fuzz/initial_memory.h"
+#include "fuzz/op_dispatch.h"
 #include "fuzz/op_text.h"
 #include "fuzz/state_conversion.h"
 #include "proto/entry_encoding.h"
@@ -100,40 +101,32 @@ RunResult Runner::Run(RunObserver* observer) {
   return result;
 }
 
-Runner::Step Runner::RunOp(const Op& op) {
-  switch (op.kind_case()) {
-    case Op::kStore:
-      return RunAccess(op.store().gva(), model::AccessKind::kWrite,
-                       op.store().width(), op.store().value(),
-                       op.store().user());
-    case Op::kLoad:
-      return RunAccess(op.load().gva(), model::AccessKind::kRead,
-                       op.load().width(), 0, op.load().user());
-    case Op::kFetch:
-      return RunAccess(op.fetch().gva(), model::AccessKind::kFetch, 1, 0,
-                       op.fetch().user());
-    case Op::kWriteEntry: {
-      const PagingMode mode = case_.setup().mode();
-      return EmulatedWrite(EntryAddress(op.write_entry(), mode),
-                           EntryValue(op.write_entry(), mode),
-                           EntryBytes(mode));
-    }
-    case Op::kPhysWrite:
-      return EmulatedWrite(op.phys_write().gpa(), op.phys_write().value(),
-                           op.phys_write().length());
-    case Op::kInvlpg: {
-      reference_.Invlpg(op.invlpg().gva());
-      mmu_.Invlpg(op.invlpg().gva());
-      return Step{.gva = op.invlpg().gva()};
-    }
-    case Op::kLoadCr3:
-      return LoadCr3(Cr3Value(op.load_cr3()));
-    case Op::kSetControl:
-      return SetControl(op.set_control().bit(), op.set_control().value());
-    case Op::KIND_NOT_SET:
-      break;
+class Runner::StepTarget final : public OpTarget {
+ public:
+  explicit StepTarget(Runner& runner) : runner_(runner) {}
+  void Access(uint64_t gva, model::AccessKind kind, int width, uint64_t value,
+              bool user) override {
+    step = runner_.RunAccess(gva, kind, width, value, user);
   }
-  return Step{};
+  void WritePhysical(uint64_t gpa, std::span<const uint8_t> bytes) override {
+    step = runner_.EmulatedWrite(gpa, bytes);
+  }
+  void Invlpg(uint64_t gva) override { step = runner_.Invlpg(gva); }
+  void LoadCr3(uint64_t cr3) override { step = runner_.LoadCr3(cr3); }
+  void SetControl(ControlBit bit, bool value) override {
+    step = runner_.SetControl(bit, value);
+  }
+
+  Step step;
+
+ private:
+  Runner& runner_;
+};
+
+Runner::Step Runner::RunOp(const Op& op) {
+  StepTarget target(*this);
+  DispatchOp(op, case_.setup().mode(), target);
+  return std::move(target.step);
 }
 
 Runner::Step Runner::LoadCr3(uint64_t cr3) {
@@ -161,12 +154,17 @@ Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
   return step;
 }
 
-Runner::Step Runner::EmulatedWrite(uint64_t gpa, uint64_t value, int length) {
-  const auto bytes = LittleEndian(value);
-  const std::span<const uint8_t> data(bytes.data(), length);
-  reference_.WritePhysical(gpa, data);
-  mmu_.EmulatedWrite(gpa, data);
+Runner::Step Runner::EmulatedWrite(uint64_t gpa,
+                                   std::span<const uint8_t> bytes) {
+  reference_.WritePhysical(gpa, bytes);
+  mmu_.EmulatedWrite(gpa, bytes);
   return Step{.gpa = gpa};
+}
+
+Runner::Step Runner::Invlpg(uint64_t gva) {
+  reference_.Invlpg(gva);
+  mmu_.Invlpg(gva);
+  return Step{.gva = gva};
 }
 
 Runner::Step Runner::SetControl(ControlBit bit, bool value) {

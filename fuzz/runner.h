@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,12 +64,16 @@ class Runner {
     int host_faults = 0;
   };
 
+  // Runs each op on both sides and keeps what the comparisons need.
+  class StepTarget;
+
   void InitMemory();
   Step RunOp(const Op& op);
   Step LoadCr3(uint64_t cr3);
   Step RunAccess(uint64_t gva, model::AccessKind kind, int width,
                  uint64_t value, bool user);
-  Step EmulatedWrite(uint64_t gpa, uint64_t value, int length);
+  Step EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes);
+  Step Invlpg(uint64_t gva);
   Step SetControl(ControlBit bit, bool value);
 
   // The comparisons after an op, in order; the first difference wins.
