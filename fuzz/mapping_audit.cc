@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "fuzz/outcome.h"
+#include "fuzz/state_conversion.h"
 #include "model/access_rights.h"
 
 namespace shadowdiff {
@@ -18,39 +19,57 @@ struct HostAccess {
   const char* name;
 };
 
-// Accesses the host lets through a mapping with these rights.
-std::vector<HostAccess> HostAllowed(const host::HostMapping& m) {
-  std::vector<HostAccess> allowed = {
-      {model::AccessKind::kRead, false, "supervisor read"}};
-  if (m.writable) allowed.push_back({model::AccessKind::kWrite, false, "supervisor write"});
-  if (!m.nx) allowed.push_back({model::AccessKind::kFetch, false, "supervisor fetch"});
-  if (m.user) {
-    allowed.push_back({model::AccessKind::kRead, true, "user read"});
-    if (m.writable) allowed.push_back({model::AccessKind::kWrite, true, "user write"});
-    if (!m.nx) allowed.push_back({model::AccessKind::kFetch, true, "user fetch"});
-  }
-  return allowed;
-}
+constexpr HostAccess kAccesses[] = {
+    {model::AccessKind::kRead, false, "supervisor read"},
+    {model::AccessKind::kWrite, false, "supervisor write"},
+    {model::AccessKind::kFetch, false, "supervisor fetch"},
+    {model::AccessKind::kRead, true, "user read"},
+    {model::AccessKind::kWrite, true, "user write"},
+    {model::AccessKind::kFetch, true, "user fetch"},
+};
 
 std::string WalkFailure(const model::WalkResult& w) {
-  return absl::StrFormat(
-      "%s at level %d",
-      w.status == model::WalkResult::Status::kNotPresent ? "not present"
-                                                        : "reserved bit set",
-      w.fault_level);
+  return absl::StrFormat("%s at level %d",
+                         w.status == model::WalkResult::Status::kNotPresent
+                             ? "not present"
+                             : "reserved bit set",
+                         w.fault_level);
 }
 
 // The 4 KB pages of a mapping the audit walks: all of them up to 2 MB; for a
 // 1 GB host page the first page of every 2 MB and the last page.
-std::vector<uint64_t> PagesToCheck(const host::HostMapping& m) {
-  std::vector<uint64_t> offsets;
+template <typename Visit>
+std::optional<AuditFinding> ForPagesToCheck(const host::HostMapping& m,
+                                            Visit visit) {
   const uint64_t stride = m.size <= k2M ? kPage : k2M;
-  for (uint64_t off = 0; off < m.size; off += stride) offsets.push_back(off);
-  if (stride != kPage) offsets.push_back(m.size - kPage);
-  return offsets;
+  for (uint64_t off = 0; off < m.size; off += stride) {
+    if (auto f = visit(off)) return f;
+  }
+  if (stride != kPage) return visit(m.size - kPage);
+  return std::nullopt;
+}
+
+// Whether the gpas [gpa, gpa + size) are RAM of one memory slot, and so lie
+// in host memory as contiguously as in guest memory.
+bool InOneSlot(const model::GuestMemory& memory, uint64_t gpa, uint64_t size) {
+  const uint64_t first = gpa / kPage;
+  const uint64_t last = (gpa + size - 1) / kPage;
+  for (const MemorySlot& slot : memory.slots()) {
+    if (first >= slot.base_gfn() && last < slot.base_gfn() + slot.pages()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
+
+bool MappingAudit::OneGuestPageCovers(const host::HostMapping& m,
+                                      const model::PagingState& state) const {
+  const model::WalkResult w = model::Walk(memory_, state, m.gva);
+  return w.status == model::WalkResult::Status::kOk && w.page_size >= m.size &&
+         InOneSlot(memory_, w.gpa & ~(kPage - 1), m.size);
+}
 
 std::optional<AuditFinding> MappingAudit::CheckPage(
     uint64_t gva, uint64_t hpa, const host::HostMapping& mapping,
@@ -85,8 +104,8 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
   if (*expected != hpa) {
     f.kind = DivergenceKind::kMapping;
     f.summary = absl::StrFormat(
-        "host maps gva 0x%x to hpa 0x%x, the guest to gpa 0x%x = hpa 0x%x",
-        gva, hpa, gpa_page, *expected);
+        "host maps gva 0x%x to hpa 0x%x, the guest to gpa 0x%x = hpa 0x%x", gva,
+        hpa, gpa_page, *expected);
     return f;
   }
   if (!w.all_accessed) {
@@ -95,7 +114,11 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
         "host maps gva 0x%x though a guest entry on its walk has A=0", gva);
     return f;
   }
-  for (const HostAccess& a : HostAllowed(mapping)) {
+  for (const HostAccess& a : kAccesses) {
+    if (!host::HostRightsAllow(mapping.writable, mapping.user, mapping.nx,
+                               HostAccessKind(a.kind), a.user)) {
+      continue;
+    }
     if (auto fault = model::AccessFault(w, state, a.kind, a.user)) {
       f.kind = DivergenceKind::kRights;
       f.summary = absl::StrFormat(
@@ -107,8 +130,7 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
   if (mapping.writable && !w.dirty) {
     f.kind = DivergenceKind::kRights;
     f.summary = absl::StrFormat(
-        "host maps gva 0x%x writable while the guest leaf is clean (D=0)",
-        gva);
+        "host maps gva 0x%x writable while the guest leaf is clean (D=0)", gva);
     return f;
   }
   return std::nullopt;
@@ -116,17 +138,19 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
 
 std::optional<AuditFinding> MappingAudit::Check(
     std::span<const host::HostMapping> mappings,
-    const model::PagingState& state, const std::string& origin,
-    bool from_tlb) const {
+    const model::PagingState& state, bool from_tlb) const {
   for (const host::HostMapping& m : mappings) {
-    for (uint64_t offset : PagesToCheck(m)) {
-      std::optional<AuditFinding> f =
-          CheckPage(m.gva + offset, m.hpa + offset, m, state);
-      if (!f) continue;
-      if (from_tlb) f->kind = DivergenceKind::kStaleTlb;
-      f->summary = absl::StrFormat("%s: %s", origin, f->summary);
-      return f;
-    }
+    // Inside one guest page every 4 KB page walks the same entries to
+    // contiguous gpas, so its first page stands for all of them.
+    std::optional<AuditFinding> f =
+        m.size > kPage && OneGuestPageCovers(m, state)
+            ? CheckPage(m.gva, m.hpa, m, state)
+            : ForPagesToCheck(m, [&](uint64_t offset) {
+                return CheckPage(m.gva + offset, m.hpa + offset, m, state);
+              });
+    if (!f) continue;
+    if (from_tlb) f->kind = DivergenceKind::kStaleTlb;
+    return f;
   }
   return std::nullopt;
 }

@@ -8,9 +8,9 @@
 
 #include "fuzz/divergence.h"
 #include "host/host_cpu.h"
-#include "model/physical_memory.h"
 #include "model/guest_memory.h"
 #include "model/paging_state.h"
+#include "model/physical_memory.h"
 #include "model/walk.h"
 
 namespace shadowdiff {
@@ -31,15 +31,16 @@ class MappingAudit {
  public:
   explicit MappingAudit(const model::GuestMemory& memory) : memory_(memory) {}
 
-  // `origin` names where the mappings came from, for the summary ("current
-  // root", "kept root for CR3 0x5000", "host TLB"); from_tlb makes every
-  // finding a stale-TLB divergence.
+  // The first mapping that breaks a rule; from_tlb makes every finding a
+  // stale-TLB divergence.
   std::optional<AuditFinding> Check(std::span<const host::HostMapping> mappings,
                                     const model::PagingState& state,
-                                    const std::string& origin,
                                     bool from_tlb) const;
 
  private:
+  // Whether one guest page maps the whole host page m, from gpas in one slot.
+  bool OneGuestPageCovers(const host::HostMapping& m,
+                          const model::PagingState& state) const;
   std::optional<AuditFinding> CheckPage(uint64_t gva, uint64_t hpa,
                                         const host::HostMapping& mapping,
                                         const model::PagingState& state) const;

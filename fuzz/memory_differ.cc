@@ -20,8 +20,9 @@ uint64_t Qword(const std::array<uint8_t, 4096>& page, uint64_t offset) {
 
 std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
     uint64_t gfn, std::span<const uint64_t> optional_accessed_entries) {
-  std::array<uint8_t, 4096> ref{};
-  std::array<uint8_t, 4096> mmu{};
+  // Both reads fill the whole page (zero outside RAM).
+  std::array<uint8_t, 4096> ref;
+  std::array<uint8_t, 4096> mmu;
   const uint64_t base = gfn << 12;
   reference_.Read(base, ref);
   cpu_.ReadGuest(base, mmu);
@@ -30,12 +31,11 @@ std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
     if (ref[offset] == mmu[offset]) continue;
     const uint64_t gpa = base + offset;
     // The A bit lives in the first byte of an entry.
-    const bool optional_bit =
-        (ref[offset] ^ mmu[offset]) == kAccessedBit &&
-        (mmu[offset] & kAccessedBit) &&
-        std::find(optional_accessed_entries.begin(),
-                  optional_accessed_entries.end(),
-                  gpa) != optional_accessed_entries.end();
+    const bool optional_bit = (ref[offset] ^ mmu[offset]) == kAccessedBit &&
+                              (mmu[offset] & kAccessedBit) &&
+                              std::find(optional_accessed_entries.begin(),
+                                        optional_accessed_entries.end(),
+                                        gpa) != optional_accessed_entries.end();
     if (optional_bit) {
       reference_.Write(gpa, std::span<const uint8_t>(&mmu[offset], 1));
       continue;
@@ -50,13 +50,14 @@ std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
 
 std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
     std::span<const uint64_t> optional_accessed_entries) {
-  absl::flat_hash_set<uint64_t> gfns = reference_.TakeWrittenGfns();
-  gfns.merge(cpu_.TakeWrittenGfns());
+  written_.clear();
+  reference_.TakeWrittenGfns(&written_);
+  cpu_.TakeWrittenGfns(&written_);
   // Sorted, so that the first mismatch reported does not depend on hashing.
-  last_written_pages_ = gfns.size();
-  std::vector<uint64_t> sorted(gfns.begin(), gfns.end());
-  std::sort(sorted.begin(), sorted.end());
-  for (uint64_t gfn : sorted) {
+  std::sort(written_.begin(), written_.end());
+  written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
+  last_written_pages_ = written_.size();
+  for (uint64_t gfn : written_) {
     ever_written_.insert(gfn);
     if (auto m = ComparePage(gfn, optional_accessed_entries)) return m;
   }

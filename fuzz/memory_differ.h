@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "host/host_cpu.h"
@@ -12,8 +13,8 @@
 namespace shadowdiff {
 
 struct MemoryMismatch {
-  uint64_t gpa = 0;             // the first byte that differs
-  uint64_t qword_gpa = 0;       // the aligned 8 bytes around it
+  uint64_t gpa = 0;        // the first byte that differs
+  uint64_t qword_gpa = 0;  // the aligned 8 bytes around it
   uint64_t reference_qword = 0;
   uint64_t mmu_qword = 0;
 };
@@ -26,7 +27,9 @@ struct MemoryMismatch {
 class MemoryDiffer {
  public:
   MemoryDiffer(model::GuestMemory& reference, host::HostCpu& cpu)
-      : reference_(reference), cpu_(cpu) {}
+      : reference_(reference), cpu_(cpu) {
+    ever_written_.reserve(32);
+  }
 
   // Pages written by either side since the last call. optional_accessed_entries
   // are the entry gpas whose A bit may differ (from the op just run).
@@ -46,6 +49,7 @@ class MemoryDiffer {
   model::GuestMemory& reference_;
   host::HostCpu& cpu_;
   absl::flat_hash_set<uint64_t> ever_written_;
+  std::vector<uint64_t> written_;  // the last CompareWritten's pages, reused
   size_t last_written_pages_ = 0;
 };
 

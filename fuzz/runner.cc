@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_format.h"
 #include "fuzz/initial_memory.h"
 #include "fuzz/op_dispatch.h"
@@ -52,31 +53,35 @@ RunResult Runner::Run(RunObserver* observer) {
   }
   if (absl::Status s = mmu_.Start(cpu_, HostControls(reference_.state()));
       !s.ok()) {
-    result.divergence =
-        MakeDivergence(DivergenceKind::kOutcome, kSetupOp, 0,
-                       absl::StrFormat("the MMU failed to start: %s",
-                                       s.ToString()));
+    result.divergence = MakeDivergence(
+        DivergenceKind::kOutcome, kSetupOp, 0,
+        absl::StrFormat("the MMU failed to start: %s", s.ToString()));
     return result;
   }
 
-  auto run_step = [&](int index, std::string text, Step step) {
+  // The op's text is only made for an observer: formatting every op would
+  // cost more than running it.
+  auto run_step = [&](int index, absl::FunctionRef<std::string()> text,
+                      Step step) {
     if (observer) {
-      OpRecord record{.index = index,
-                      .text = std::move(text),
-                      .reference = step.reference,
-                      .mmu = step.mmu,
-                      .reference_walk = step.walk,
-                      .mmu_view = step.is_access ? MmuView(step.gva)
-                                                 : std::nullopt,
-                      .host_faults = step.host_faults};
+      OpRecord record{
+          .index = index,
+          .text = text(),
+          .reference = step.reference,
+          .mmu = step.mmu,
+          .reference_walk = step.walk,
+          .mmu_view = step.is_access ? MmuView(step.gva) : std::nullopt,
+          .host_faults = step.host_faults};
       observer->OnOp(record);
     }
     return Compare(index, step);
   };
 
   const uint64_t cr3 = Cr3Value(case_.setup().cr3());
-  if (auto d = run_step(kSetupOp, absl::StrFormat("initial load_cr3 0x%x", cr3),
-                        LoadCr3(cr3))) {
+  auto initial_text = [cr3] {
+    return absl::StrFormat("initial load_cr3 0x%x", cr3);
+  };
+  if (auto d = run_step(kSetupOp, initial_text, LoadCr3(cr3))) {
     result.divergence = std::move(d);
     return result;
   }
@@ -84,7 +89,8 @@ RunResult Runner::Run(RunObserver* observer) {
   for (int i = 0; i < case_.ops_size(); ++i) {
     const Op& op = case_.ops(i);
     result.ops_run = i + 1;
-    if (auto d = run_step(i, OpText(op, mode), RunOp(op))) {
+    auto text = [&op, mode] { return OpText(op, mode); };
+    if (auto d = run_step(i, text, RunOp(op))) {
       result.divergence = std::move(d);
       return result;
     }
@@ -94,8 +100,9 @@ RunResult Runner::Run(RunObserver* observer) {
         DivergenceKind::kMemory, case_.ops_size(), 0,
         absl::StrFormat("guest memory differs at gpa 0x%x at the end", m->gpa));
     d.gpa = m->gpa;
-    d.detail = absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
-                               m->qword_gpa, m->reference_qword, m->mmu_qword);
+    d.detail =
+        absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
+                        m->qword_gpa, m->reference_qword, m->mmu_qword);
     result.divergence = std::move(d);
   }
   return result;
@@ -229,38 +236,48 @@ std::optional<Divergence> Runner::CompareMemory(int index, const Step& step) {
   d.reference = step.reference;
   d.mmu = step.mmu;
   d.reference_walk = step.walk;
-  d.detail = absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
-                             m->qword_gpa, m->reference_qword, m->mmu_qword);
+  d.detail =
+      absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
+                      m->qword_gpa, m->reference_qword, m->mmu_qword);
   return d;
 }
 
 std::optional<Divergence> Runner::Audit(int index) {
-  auto report = [&](const AuditFinding& f) {
-    Divergence d = MakeDivergence(f.kind, index, f.gva, f.summary);
+  auto report = [&](const AuditFinding& f, const std::string& origin) {
+    Divergence d = MakeDivergence(f.kind, index, f.gva,
+                                  absl::StrFormat("%s: %s", origin, f.summary));
     if (!f.walk.levels.empty()) d.reference_walk = f.walk;
     if (f.walk.status == model::WalkResult::Status::kOk) d.gpa = f.walk.gpa;
     d.mmu_view = MmuView(f.gva);
     return d;
   };
   const host::HostRoot root = mmu_.CurrentRoot();
-  if (auto f = audit_.Check(cpu_.Mappings(root), reference_.state(),
-                            "current root", false)) {
-    return report(*f);
+  cpu_.Mappings(root, &root_mappings_);
+  if (auto f = audit_.Check(root_mappings_, reference_.state(), false)) {
+    return report(*f, "current root");
   }
   for (const host::KeptRoot& kept : mmu_.KeptRoots()) {
     if (kept.root == root) continue;
-    const std::string origin =
-        absl::StrFormat("kept root for CR3 0x%x", kept.guest.cr3);
-    if (auto f = audit_.Check(cpu_.Mappings(kept.root), ModelState(kept.guest),
-                              origin, false)) {
-      Divergence d = report(*f);
+    cpu_.Mappings(kept.root, &mappings_);
+    if (auto f = audit_.Check(mappings_, ModelState(kept.guest), false)) {
+      Divergence d =
+          report(*f, absl::StrFormat("kept root for CR3 0x%x", kept.guest.cr3));
       d.mmu_view = cpu_.Trace(kept.root, f->gva);
       return d;
     }
   }
-  if (auto f = audit_.Check(cpu_.TlbMappings(), reference_.state(), "host TLB",
-                            true)) {
-    return report(*f);
+  cpu_.TlbMappings(&mappings_);
+  // An entry that is exactly a mapping of the current root passed with it.
+  std::erase_if(mappings_, [this](const host::HostMapping& m) {
+    auto same_gva = std::equal_range(
+        root_mappings_.begin(), root_mappings_.end(), m,
+        [](const host::HostMapping& a, const host::HostMapping& b) {
+          return a.gva < b.gva;
+        });
+    return std::find(same_gva.first, same_gva.second, m) != same_gva.second;
+  });
+  if (auto f = audit_.Check(mappings_, reference_.state(), true)) {
+    return report(*f, "host TLB");
   }
   return std::nullopt;
 }

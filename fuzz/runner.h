@@ -93,6 +93,10 @@ class Runner {
   host::HostCpu cpu_;
   MemoryDiffer memory_differ_;
   MappingAudit audit_;
+  // Reused by every audit: the host's mappings of the current root (sorted
+  // by gva), and of a kept root or the TLB.
+  std::vector<host::HostMapping> root_mappings_;
+  std::vector<host::HostMapping> mappings_;
 };
 
 }  // namespace shadowdiff

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <utility>
@@ -141,33 +142,37 @@ void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
   }
 }
 
-std::vector<HostMapping> HostCpu::Mappings(const HostRoot& root) const {
-  return EnumerateHostMappings(memory_, root);
+void HostCpu::Mappings(const HostRoot& root,
+                       std::vector<HostMapping>* out) const {
+  EnumerateHostMappings(memory_, root, out);
 }
 
-std::vector<HostMapping> HostCpu::TlbMappings() const {
-  std::vector<HostMapping> mappings;
-  for (const HostTlbEntry& entry : tlb_.Entries()) {
-    mappings.push_back({entry.gva, entry.page_size, entry.hpa, entry.writable,
-                        entry.user, entry.nx});
-  }
-  return mappings;
+void HostCpu::TlbMappings(std::vector<HostMapping>* out) const {
+  out->clear();
+  tlb_.ForEach([out](const HostTlbEntry& entry) {
+    out->push_back({entry.gva, entry.page_size, entry.hpa, entry.writable,
+                    entry.user, entry.nx});
+  });
+  std::sort(out->begin(), out->end(),
+            [](const HostMapping& a, const HostMapping& b) {
+              return a.gva != b.gva ? a.gva < b.gva : a.size < b.size;
+            });
 }
 
 HostWalkTrace HostCpu::Trace(const HostRoot& root, uint64_t gva) const {
   return TraceHostWalk(memory_, root, gva);
 }
 
-absl::flat_hash_set<uint64_t> HostCpu::TakeWrittenGfns() {
-  absl::flat_hash_set<uint64_t> gfns;
-  for (const uint64_t hfn : memory_.TakeWrittenFrames()) {
+void HostCpu::TakeWrittenGfns(std::vector<uint64_t>* out) {
+  written_frames_.clear();
+  memory_.TakeWrittenFrames(&written_frames_);
+  for (const uint64_t hfn : written_frames_) {
     for (const MemorySlot& slot : slots_) {
       if (hfn >= slot.host_frame && hfn - slot.host_frame < slot.pages) {
-        gfns.insert(slot.base_gfn + (hfn - slot.host_frame));
+        out->push_back(slot.base_gfn + (hfn - slot.host_frame));
       }
     }
   }
-  return gfns;
 }
 
 void HostCpu::InitGuest(uint64_t gpa, std::span<const uint8_t> bytes) {
@@ -227,6 +232,16 @@ uint64_t HostCpu::ReadSpte(uint64_t hpa) const { return memory_.Read64(hpa); }
 
 void HostCpu::WriteSpte(uint64_t hpa, uint64_t value) {
   memory_.Write64(hpa, value);
+}
+
+void HostCpu::ReadTable(uint64_t hfn,
+                        std::span<uint64_t, spte::kEntriesPerTable> out) const {
+  const uint8_t* bytes = memory_.FrameBytes(hfn);
+  if (bytes == nullptr) {
+    std::fill(out.begin(), out.end(), 0);
+    return;
+  }
+  std::memcpy(out.data(), bytes, HostMemory::kPageBytes);
 }
 
 void HostCpu::FlushTlb(uint64_t gva) {

@@ -29,19 +29,19 @@ struct MemorySlot {
 // The result of one guest access as the host CPU saw it through the MMU.
 struct HostAccessResult {
   enum class Kind {
-    kOk,          // done at hpa (value for loads)
-    kPageFault,   // the MMU injected #PF: error_code, cr2
-    kMmio,        // emulated at a gpa outside RAM
-    kLivelock,    // kMaxFaultsPerAccess host faults without success
+    kOk,         // done at hpa (value for loads)
+    kPageFault,  // the MMU injected #PF: error_code, cr2
+    kMmio,       // emulated at a gpa outside RAM
+    kLivelock,   // kMaxFaultsPerAccess host faults without success
   };
   Kind kind = Kind::kOk;
   uint64_t value = 0;
   uint64_t hpa = 0;
-  uint64_t gpa = 0;          // known only for emulated accesses
+  uint64_t gpa = 0;  // known only for emulated accesses
   bool emulated = false;
   uint32_t error_code = 0;
   uint64_t cr2 = 0;
-  int host_faults = 0;       // host faults taken by this access
+  int host_faults = 0;  // host faults taken by this access
 };
 
 // The host CPU: host memory, the host walker, the host TLB, and the loop that
@@ -63,15 +63,17 @@ class HostCpu final : public HostServices {
   HostAccessResult Access(uint64_t gva, AccessKind kind, int width,
                           uint64_t value, bool user);
 
-  // Every leaf reachable from root, and every TLB entry, for the audit.
-  std::vector<HostMapping> Mappings(const HostRoot& root) const;
-  std::vector<HostMapping> TlbMappings() const;
+  // Every leaf reachable from root, and every TLB entry, by gva (then size),
+  // for the audit: into *out, cleared first, so one buffer serves them all.
+  void Mappings(const HostRoot& root, std::vector<HostMapping>* out) const;
+  void TlbMappings(std::vector<HostMapping>* out) const;
 
   // The host walk of gva from root without side effects (each level's entry).
   HostWalkTrace Trace(const HostRoot& root, uint64_t gva) const;
 
-  // Guest RAM pages written since the last call (by anyone), as gfns.
-  absl::flat_hash_set<uint64_t> TakeWrittenGfns();
+  // Appends to *out the guest RAM pages written since the last call (by
+  // anyone), as gfns, each once.
+  void TakeWrittenGfns(std::vector<uint64_t>* out);
 
   // Writes guest RAM directly, without telling the MMU (case setup only).
   void InitGuest(uint64_t gpa, std::span<const uint8_t> bytes);
@@ -88,6 +90,8 @@ class HostCpu final : public HostServices {
   void FreeFrame(uint64_t hfn) override;
   uint64_t ReadSpte(uint64_t hpa) const override;
   void WriteSpte(uint64_t hpa, uint64_t value) override;
+  void ReadTable(uint64_t hfn, std::span<uint64_t, spte::kEntriesPerTable> out)
+      const override;
   void FlushTlb(uint64_t gva) override;
   void FlushTlbAll() override;
 
@@ -110,6 +114,7 @@ class HostCpu final : public HostServices {
   GuestMmu& mmu_;
   HostMemory memory_;
   HostTlb tlb_;
+  std::vector<uint64_t> written_frames_;  // reused by TakeWrittenGfns
   uint64_t tlb_flushes_single_ = 0;
   uint64_t tlb_flushes_all_ = 0;
 };

@@ -14,18 +14,66 @@
 
 namespace shadowdiff::host {
 
+namespace {
+
+// Enough for the largest cases; more is returned to the allocator.
+constexpr size_t kMaxPooledPages = 4096;
+
+}  // namespace
+
 HostMemory::HostMemory(uint64_t max_table_frames)
-    : max_table_frames_(max_table_frames) {}
+    : max_table_frames_(max_table_frames) {
+  // Sized for a typical case, so that the sets do not grow step by step.
+  pages_.reserve(64);
+  written_frames_.reserve(32);
+}
+
+HostMemory::~HostMemory() {
+  std::vector<std::unique_ptr<Page>>& pool = PagePool();
+  for (auto& [hfn, page] : pages_) {
+    if (pool.size() == kMaxPooledPages) break;
+    pool.push_back(std::move(page));
+  }
+}
+
+std::vector<std::unique_ptr<HostMemory::Page>>& HostMemory::PagePool() {
+  thread_local std::vector<std::unique_ptr<Page>> pool;
+  return pool;
+}
+
+HostMemory::Page* HostMemory::Find(uint64_t hfn) const {
+  if (hfn == last_hfn_) return last_page_;
+  const auto it = pages_.find(hfn);
+  if (it == pages_.end()) return nullptr;
+  last_hfn_ = hfn;
+  last_page_ = it->second.get();
+  return last_page_;
+}
+
+HostMemory::Page& HostMemory::Materialize(uint64_t hfn) {
+  if (Page* page = Find(hfn)) return *page;
+  std::unique_ptr<Page>& page = pages_[hfn];
+  std::vector<std::unique_ptr<Page>>& pool = PagePool();
+  if (pool.empty()) {
+    page = std::make_unique<Page>();  // value-initialized
+  } else {
+    page = std::move(pool.back());
+    pool.pop_back();
+    page->fill(0);
+  }
+  last_hfn_ = hfn;
+  last_page_ = page.get();
+  return *page;
+}
 
 void HostMemory::Read(uint64_t hpa, std::span<uint8_t> out) const {
   while (!out.empty()) {
     const uint64_t offset = hpa % kPageBytes;
     const size_t chunk = std::min<uint64_t>(out.size(), kPageBytes - offset);
-    const auto it = pages_.find(hpa / kPageBytes);
-    if (it == pages_.end()) {
-      std::memset(out.data(), 0, chunk);
+    if (const Page* page = Find(hpa / kPageBytes)) {
+      std::memcpy(out.data(), page->data() + offset, chunk);
     } else {
-      std::memcpy(out.data(), it->second->data() + offset, chunk);
+      std::memset(out.data(), 0, chunk);
     }
     hpa += chunk;
     out = out.subspan(chunk);
@@ -37,10 +85,11 @@ void HostMemory::Write(uint64_t hpa, std::span<const uint8_t> bytes) {
     const uint64_t hfn = hpa / kPageBytes;
     const uint64_t offset = hpa % kPageBytes;
     const size_t chunk = std::min<uint64_t>(bytes.size(), kPageBytes - offset);
-    std::unique_ptr<Page>& page = pages_[hfn];
-    if (page == nullptr) page = std::make_unique<Page>();  // value-initialized
-    std::memcpy(page->data() + offset, bytes.data(), chunk);
-    written_frames_.insert(hfn);
+    std::memcpy(Materialize(hfn).data() + offset, bytes.data(), chunk);
+    if (hfn != last_written_hfn_) {
+      written_frames_.insert(hfn);
+      last_written_hfn_ = hfn;
+    }
     hpa += chunk;
     bytes = bytes.subspan(chunk);
   }
@@ -55,8 +104,8 @@ uint64_t HostMemory::Read64(uint64_t hpa) const {
 }
 
 const uint8_t* HostMemory::FrameBytes(uint64_t hfn) const {
-  const auto it = pages_.find(hfn);
-  return it == pages_.end() ? nullptr : it->second->data();
+  const Page* page = Find(hfn);
+  return page == nullptr ? nullptr : page->data();
 }
 
 void HostMemory::Write64(uint64_t hpa, uint64_t value) {
@@ -68,8 +117,10 @@ void HostMemory::Write64(uint64_t hpa, uint64_t value) {
   Write(hpa, bytes);
 }
 
-absl::flat_hash_set<uint64_t> HostMemory::TakeWrittenFrames() {
-  return std::exchange(written_frames_, {});
+void HostMemory::TakeWrittenFrames(std::vector<uint64_t>* out) {
+  out->insert(out->end(), written_frames_.begin(), written_frames_.end());
+  written_frames_.clear();
+  last_written_hfn_ = ~uint64_t{0};
 }
 
 absl::StatusOr<uint64_t> HostMemory::AllocateFrame() {
@@ -83,7 +134,7 @@ absl::StatusOr<uint64_t> HostMemory::AllocateFrame() {
     hfn = free_frames_.back();
     free_frames_.pop_back();
   }
-  pages_.erase(hfn);  // reads as zero again
+  if (Page* page = Find(hfn)) page->fill(0);  // reads as zero again
   live_frames_.insert(hfn);
   return hfn;
 }

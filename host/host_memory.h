@@ -23,6 +23,9 @@ class HostMemory {
   static constexpr uint64_t kFirstTableFrame = uint64_t{1} << 32;
 
   explicit HostMemory(uint64_t max_table_frames);
+  ~HostMemory();
+  HostMemory(const HostMemory&) = delete;
+  HostMemory& operator=(const HostMemory&) = delete;
 
   // Byte accesses at any hpa; they may span frames.
   void Read(uint64_t hpa, std::span<uint8_t> out) const;
@@ -36,9 +39,10 @@ class HostMemory {
   const uint8_t* FrameBytes(uint64_t hfn) const;
   void Write64(uint64_t hpa, uint64_t value);
 
-  // The frames written since the last call, so that changes to guest RAM made
-  // behind the guest's back (e.g. by a walker pointed at it) are seen.
-  absl::flat_hash_set<uint64_t> TakeWrittenFrames();
+  // Appends to *out the frames written since the last call (each once), so
+  // that changes to guest RAM made behind the guest's back (e.g. by a walker
+  // pointed at it) are seen.
+  void TakeWrittenFrames(std::vector<uint64_t>* out);
 
   // A zeroed table frame. At most max_table_frames are live at once: past
   // that, ResourceExhaustedError, as a real host would run out of memory.
@@ -52,6 +56,16 @@ class HostMemory {
  private:
   using Page = std::array<uint8_t, kPageBytes>;
 
+  // Freed pages of every HostMemory of this thread, for the next ones: a
+  // fuzzer builds a host memory per input, and allocating each page anew is a
+  // large share of a run under AddressSanitizer.
+  static std::vector<std::unique_ptr<Page>>& PagePool();
+
+  // The page of hfn, or nullptr while it reads as zero. Accesses cluster on
+  // a few frames (a walk, a table scan), so the last one found is remembered.
+  Page* Find(uint64_t hfn) const;
+  Page& Materialize(uint64_t hfn);
+
   uint64_t max_table_frames_;
   // unique_ptr keeps pages in place while the map rehashes.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
@@ -60,6 +74,9 @@ class HostMemory {
   // Reused last-in first-out, which keeps allocation deterministic.
   std::vector<uint64_t> free_frames_;
   uint64_t next_unused_frame_ = kFirstTableFrame;
+  mutable uint64_t last_hfn_ = ~uint64_t{0};
+  mutable Page* last_page_ = nullptr;
+  uint64_t last_written_hfn_ = ~uint64_t{0};
 };
 
 }  // namespace shadowdiff::host

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "absl/status/statusor.h"
+#include "host/spte.h"
 
 namespace shadowdiff::host {
 
@@ -29,6 +30,10 @@ class HostServices {
   // 8-byte aligned accesses to host memory, for shadow page table entries.
   virtual uint64_t ReadSpte(uint64_t hpa) const = 0;
   virtual void WriteSpte(uint64_t hpa, uint64_t value) = 0;
+  // Every entry of the table in frame hfn at once, for the scans that zapping
+  // and flushing make: one lookup of the frame instead of 512.
+  virtual void ReadTable(
+      uint64_t hfn, std::span<uint64_t, spte::kEntriesPerTable> out) const = 0;
 
   // The host TLB keeps what the host walker found until one of these drops it.
   // FlushTlb drops every entry whose page contains gva.

@@ -40,9 +40,7 @@ void HostTlb::FlushAll() {
 
 std::vector<HostTlbEntry> HostTlb::Entries() const {
   std::vector<HostTlbEntry> all;
-  for (const auto& entries : entries_) {
-    for (const auto& [gva, entry] : entries) all.push_back(entry);
-  }
+  ForEach([&all](const HostTlbEntry& entry) { all.push_back(entry); });
   std::sort(all.begin(), all.end(),
             [](const HostTlbEntry& a, const HostTlbEntry& b) {
               return a.gva != b.gva ? a.gva < b.gva : a.page_size < b.page_size;

@@ -44,6 +44,13 @@ class HostTlb {
 
   // Every entry, by gva and then page size.
   std::vector<HostTlbEntry> Entries() const;
+  // Every entry, in no particular order, without copying them out.
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    for (const auto& entries : entries_) {
+      for (const auto& [gva, entry] : entries) visit(entry);
+    }
+  }
 
  private:
   static constexpr std::array<uint64_t, 3> kPageSizes = {

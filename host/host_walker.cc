@@ -1,5 +1,6 @@
 #include "host/host_walker.h"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -71,9 +72,10 @@ void CollectLeaves(const HostMemory& memory, uint64_t table, int level,
                    std::vector<HostMapping>* out) {
   const uint8_t* bytes = memory.FrameBytes(table / HostMemory::kPageBytes);
   if (bytes == nullptr) return;  // never written: nothing present
+  std::array<uint64_t, spte::kEntriesPerTable> entries;
+  std::memcpy(entries.data(), bytes, HostMemory::kPageBytes);
   for (uint64_t i = 0; i < spte::kEntriesPerTable; ++i) {
-    uint64_t entry;
-    std::memcpy(&entry, bytes + 8 * i, sizeof(entry));
+    const uint64_t entry = entries[i];
     if ((entry & spte::kPresent) == 0 || HasReservedBits(entry, level)) {
       continue;
     }
@@ -181,21 +183,19 @@ bool HostRightsAllow(bool writable, bool user_page, bool nx, AccessKind kind,
   return true;
 }
 
-std::vector<HostMapping> EnumerateHostMappings(const HostMemory& memory,
-                                               const HostRoot& root) {
-  std::vector<HostMapping> mappings;
+void EnumerateHostMappings(const HostMemory& memory, const HostRoot& root,
+                           std::vector<HostMapping>* out) {
+  out->clear();
   if (root.kind == HostRoot::Kind::kPae) {
     for (uint64_t i = 0; i < kPaeRootEntries; ++i) {
       const uint64_t entry = memory.Read64((root.hpa & kPaeRootMask) + 8 * i);
       if ((entry & spte::kPresent) == 0) continue;
       CollectLeaves(memory, spte::FrameAddress(entry), kPaeRootLevel - 1,
-                    i << LevelShift(kPaeRootLevel), Rights{}, &mappings);
+                    i << LevelShift(kPaeRootLevel), Rights{}, out);
     }
   } else {
-    CollectLeaves(memory, spte::FrameAddress(root.hpa), 4, 0, Rights{},
-                  &mappings);
+    CollectLeaves(memory, spte::FrameAddress(root.hpa), 4, 0, Rights{}, out);
   }
-  return mappings;
 }
 
 }  // namespace shadowdiff::host

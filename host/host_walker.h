@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "host/guest_mmu.h"
 #include "host/guest_state.h"
 #include "host/host_memory.h"
@@ -29,7 +30,7 @@ struct HostWalkLevel {
 
 struct HostWalkTrace {
   // Every entry the walk read, root first; on a fault the last is the culprit.
-  std::vector<HostWalkLevel> levels;
+  absl::InlinedVector<HostWalkLevel, 4> levels;
   bool ok = false;
   // SDM 4.7 layout. A pure trace knows no access, so there it is P=0 for a
   // not-present entry and P|RSVD for reserved bits; an access walk adds the
@@ -75,9 +76,10 @@ uint32_t AccessErrorBits(AccessKind kind, bool user);
 bool HostRightsAllow(bool writable, bool user_page, bool nx, AccessKind kind,
                      bool user);
 
-// Every present leaf without reserved bits reachable from root, by gva.
-std::vector<HostMapping> EnumerateHostMappings(const HostMemory& memory,
-                                               const HostRoot& root);
+// Every present leaf without reserved bits reachable from root, by gva,
+// into *out (cleared first, so an audit can reuse one buffer).
+void EnumerateHostMappings(const HostMemory& memory, const HostRoot& root,
+                           std::vector<HostMapping>* out);
 
 }  // namespace shadowdiff::host
 

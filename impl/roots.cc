@@ -75,8 +75,11 @@ absl::Status Roots::LoadPae(const host::GuestPagingState& state,
     } else if ((state.pdptes[i] & guest_entry::kPresent) != 0) {
       gfn = guest_entry::TableGfn(state.pdptes[i], base.guest_levels);
     }
+    // Replacing a root entry flushes everything, as a 4-level root switch
+    // does: cheaper than a flush of each translation the old entry led to.
+    const bool present = (entry & host::spte::kPresent) != 0;
     if (!gfn.has_value()) {
-      // Zapping queues the flushes for what the entry mapped.
+      if (present) tables_.FlushAll();
       tables_.ZapSpte(entry_hpa);
       continue;
     }
@@ -85,10 +88,8 @@ absl::Status Roots::LoadPae(const host::GuestPagingState& state,
     all_built = all_built && tables_.Find(*gfn, role) != nullptr;
     absl::StatusOr<ShadowPage*> pd = tables_.GetPage(*gfn, role);
     if (!pd.ok()) return pd.status();
-    if ((entry & host::spte::kPresent) != 0 &&
-        host::spte::FrameAddress(entry) == (*pd)->hpa()) {
-      continue;
-    }
+    if (present && host::spte::FrameAddress(entry) == (*pd)->hpa()) continue;
+    if (present) tables_.FlushAll();
     tables_.ZapSpte(entry_hpa);
     tables_.Link(entry_hpa, *pd);
     changed = true;

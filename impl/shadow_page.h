@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "impl/role.h"
 
 namespace shadowdiff::impl {
@@ -31,8 +32,8 @@ struct ShadowPage {
   Role role;
   uint64_t hfn;
   // The sptes pointing here (in parent shadow pages or the PAE root), so the
-  // page can be unlinked and the gvas it serves found.
-  std::vector<uint64_t> parent_sptes;
+  // page can be unlinked and the gvas it serves found. Nearly always one.
+  absl::InlinedVector<uint64_t, 2> parent_sptes;
   // Emulated writes to the guest table since a fault last went through this
   // page: a guest that keeps writing a table it does not use has probably
   // made it data again (write flooding).

@@ -1,6 +1,7 @@
 #include "impl/shadow_tables.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,13 @@ bool LosesTranslationOrRights(uint64_t before, uint64_t after) {
 // Bits 63:48 copy bit 47, as the host TLB is indexed by canonical gvas.
 uint64_t Canonical(uint64_t gva) {
   return static_cast<uint64_t>(static_cast<int64_t>(gva << 16) >> 16);
+}
+
+// Forgets that the spte at spte_hpa points at child.
+void Unlink(ShadowPage* child, uint64_t spte_hpa) {
+  auto& parents = child->parent_sptes;
+  parents.erase(std::remove(parents.begin(), parents.end(), spte_hpa),
+                parents.end());
 }
 
 }  // namespace
@@ -118,7 +126,7 @@ void ShadowTables::ZapSpte(uint64_t spte_hpa) {
   if (page != nullptr && page->role.level == 1) {
     rmap_.Remove(page->LeafGfn(SpteIndex(spte_hpa)), spte_hpa);
   } else {
-    std::erase(PageAt(FrameOf(spte))->parent_sptes, spte_hpa);
+    Unlink(PageAt(FrameOf(spte)), spte_hpa);
   }
   host_.WriteSpte(spte_hpa, 0);
   ++counters_.sptes_zapped;
@@ -130,13 +138,15 @@ void ShadowTables::ZapPage(ShadowPage* page) {
     host_.WriteSpte(parent, 0);
     ++counters_.sptes_zapped;
   }
+  std::array<uint64_t, kSptesPerPage> sptes;
+  host_.ReadTable(page->hfn, sptes);
   for (int i = 0; i < kSptesPerPage; ++i) {
-    const uint64_t spte = host_.ReadSpte(page->SpteHpa(i));
+    const uint64_t spte = sptes[i];
     if (!Present(spte)) continue;
     if (page->role.level == 1) {
       rmap_.Remove(page->LeafGfn(i), page->SpteHpa(i));
     } else {
-      std::erase(PageAt(FrameOf(spte))->parent_sptes, page->SpteHpa(i));
+      Unlink(PageAt(FrameOf(spte)), page->SpteHpa(i));
     }
   }
   host_.FreeFrame(page->hfn);
@@ -220,8 +230,10 @@ void ShadowTables::QueueFlushTable(uint64_t hfn) {
 }
 
 void ShadowTables::QueueTableLeaves(uint64_t hfn, int level, uint64_t gva) {
+  std::array<uint64_t, kSptesPerPage> sptes;
+  host_.ReadTable(hfn, sptes);
   for (int i = 0; i < kSptesPerPage && !flushes_.all(); ++i) {
-    QueueLeaves(host_.ReadSpte((hfn << 12) + 8 * i), level,
+    QueueLeaves(sptes[i], level,
                 gva + (static_cast<uint64_t>(i) << LevelShift(level)));
   }
 }

@@ -29,7 +29,11 @@ const MemorySlot* SlotOf(const std::vector<MemorySlot>& slots, uint64_t gfn) {
 }  // namespace
 
 GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
-    : slots_(std::move(slots)) {}
+    : slots_(std::move(slots)) {
+  // Sized for a typical case, so that the sets do not grow step by step.
+  pages_.reserve(32);
+  written_.reserve(32);
+}
 
 bool GuestMemory::IsRam(uint64_t gpa) const {
   return SlotOf(slots_, GfnOf(gpa)) != nullptr;
@@ -80,8 +84,9 @@ bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
   return all_ram;
 }
 
-absl::flat_hash_set<uint64_t> GuestMemory::TakeWrittenGfns() {
-  return std::exchange(written_, {});
+void GuestMemory::TakeWrittenGfns(std::vector<uint64_t>* out) {
+  out->insert(out->end(), written_.begin(), written_.end());
+  written_.clear();
 }
 
 std::vector<uint64_t> GuestMemory::TouchedGfns() const {

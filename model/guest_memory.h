@@ -28,8 +28,8 @@ class GuestMemory final : public PhysicalMemory {
   // The host-physical address backing gpa, if gpa is RAM.
   std::optional<uint64_t> HostAddress(uint64_t gpa) const;
 
-  // Gfns written since the last call.
-  absl::flat_hash_set<uint64_t> TakeWrittenGfns();
+  // Appends to *out the gfns written since the last call (each once).
+  void TakeWrittenGfns(std::vector<uint64_t>* out);
 
   // Every gfn that was ever written (others are all zero).
   std::vector<uint64_t> TouchedGfns() const;

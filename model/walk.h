@@ -2,8 +2,8 @@
 #define SHADOWDIFF_MODEL_WALK_H_
 
 #include <cstdint>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "model/paging_state.h"
 #include "model/physical_memory.h"
 
@@ -12,7 +12,7 @@ namespace shadowdiff::model {
 // One paging-structure entry the walk used. For PAE the first level is the
 // PDPTE register (entry_gpa is where it was loaded from; it has no A bit).
 struct WalkLevel {
-  int level = 0;            // 4 = PML4 ... 1 = PT (PAE PDPTE is level 3)
+  int level = 0;  // 4 = PML4 ... 1 = PT (PAE PDPTE is level 3)
   uint64_t entry_gpa = 0;
   uint64_t value = 0;
   bool from_register = false;  // a PAE PDPTE register, not read from memory
@@ -22,16 +22,18 @@ struct WalkLevel {
 struct WalkResult {
   enum class Status { kOk, kNotPresent, kReserved };
   Status status = Status::kOk;
-  int fault_level = 0;          // the level whose entry faulted
-  std::vector<WalkLevel> levels;  // root first; includes the faulting entry
+  int fault_level = 0;  // the level whose entry faulted
+  // Root first; includes the faulting entry. Inline: walks are the hot path
+  // of every access and audit, and never have more than four levels.
+  absl::InlinedVector<WalkLevel, 4> levels;
   // Valid when status == kOk:
   uint64_t gpa = 0;
-  uint64_t page_size = 0;       // 4 KB, 2 MB, 4 MB or 1 GB
-  bool writable = false;        // R/W=1 at every level (SDM 4.6)
-  bool user = false;            // U/S=1 at every level
-  bool nx = false;              // XD=1 at some level (only with EFER.NXE=1)
-  bool all_accessed = false;    // A=1 in every entry that has an A bit
-  bool dirty = false;           // D=1 in the leaf
+  uint64_t page_size = 0;     // 4 KB, 2 MB, 4 MB or 1 GB
+  bool writable = false;      // R/W=1 at every level (SDM 4.6)
+  bool user = false;          // U/S=1 at every level
+  bool nx = false;            // XD=1 at some level (only with EFER.NXE=1)
+  bool all_accessed = false;  // A=1 in every entry that has an A bit
+  bool dirty = false;         // D=1 in the leaf
 };
 
 // Whether the entry has R/W, U/S, XD and A bits. A PAE PDPTE register has

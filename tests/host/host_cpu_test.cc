@@ -1,5 +1,6 @@
 #include "host/host_cpu.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -18,6 +19,14 @@
 
 namespace shadowdiff::host {
 namespace {
+
+// What TakeWrittenGfns hands out, sorted.
+std::vector<uint64_t> Written(HostCpu& memory) {
+  std::vector<uint64_t> pages;
+  memory.TakeWrittenGfns(&pages);
+  std::sort(pages.begin(), pages.end());
+  return pages;
+}
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -87,6 +96,17 @@ class HostCpuTest : public ::testing::Test {
 
   uint64_t NewTable() { return *cpu_.AllocateFrame() * 4096; }
 
+  std::vector<HostMapping> Mappings(const HostRoot& root) const {
+    std::vector<HostMapping> mappings;
+    cpu_.Mappings(root, &mappings);
+    return mappings;
+  }
+  std::vector<HostMapping> TlbMappings() const {
+    std::vector<HostMapping> mappings;
+    cpu_.TlbMappings(&mappings);
+    return mappings;
+  }
+
   // Points the 4-level path of gva at the 4 KB leaf entry, as an MMU would,
   // creating tables on the way; returns the leaf entry's hpa.
   uint64_t Map(uint64_t gva, uint64_t leaf) {
@@ -125,7 +145,7 @@ TEST_F(HostCpuTest, RetryAfterTheMmuMapsThePage) {
     leaf_hpa = Map(gva, 0x1000001000 | kP | kW | kU);
     return FaultResolution::Retry();
   };
-  cpu_.TakeWrittenGfns();
+  Written(cpu_);
   const HostAccessResult result =
       cpu_.Access(0x7010, AccessKind::kWrite, 4, 0xDDCCBBAA, true);
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kOk);
@@ -140,7 +160,7 @@ TEST_F(HostCpuTest, RetryAfterTheMmuMapsThePage) {
   EXPECT_EQ(cpu_.ReadSpte(leaf_hpa), 0x1000001000 | kP | kW | kU | kA | kD);
   EXPECT_THAT(ReadGuest(0x11010, 4), ElementsAre(0xAA, 0xBB, 0xCC, 0xDD));
   // Table frames are not guest RAM.
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), UnorderedElementsAre(0x11));
+  EXPECT_THAT(Written(cpu_), UnorderedElementsAre(0x11));
 }
 
 TEST_F(HostCpuTest, LoadsAreLittleEndian) {
@@ -158,13 +178,13 @@ TEST_F(HostCpuTest, LoadsAreLittleEndian) {
 TEST_F(HostCpuTest, FetchChecksTheTranslationOnly) {
   InitGuest(0x12000, {0x90});
   Map(0x4000, 0x1000002000 | kP);
-  cpu_.TakeWrittenGfns();
+  Written(cpu_);
   const HostAccessResult result =
       cpu_.Access(0x4000, AccessKind::kFetch, 1, 0xFF, false);
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kOk);
   EXPECT_EQ(result.hpa, 0x1000002000u);
   EXPECT_EQ(result.value, 0u);
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(cpu_), IsEmpty());
 }
 
 TEST_F(HostCpuTest, NxLeafFaultsOnFetch) {
@@ -217,7 +237,7 @@ TEST_F(HostCpuTest, EmulatedLoadReadsGuestMemory) {
 
 TEST_F(HostCpuTest, EmulationOutsideRamIsMmio) {
   mmu_.on_fault = [](uint64_t) { return FaultResolution::Emulate(0x50000); };
-  cpu_.TakeWrittenGfns();
+  Written(cpu_);
   HostAccessResult result =
       cpu_.Access(0x9000, AccessKind::kWrite, 8, ~uint64_t{0}, false);
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kMmio);
@@ -227,7 +247,7 @@ TEST_F(HostCpuTest, EmulationOutsideRamIsMmio) {
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kMmio);
   EXPECT_EQ(result.value, 0u);
   EXPECT_THAT(mmu_.emulated_writes, IsEmpty());
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(cpu_), IsEmpty());
 }
 
 TEST_F(HostCpuTest, EmulationRunningOffTheEndOfRamIsMmio) {
@@ -363,23 +383,23 @@ TEST_F(HostCpuTest, WalkerWritesToGuestRamAreReported) {
   Map(0x7000, 0);
   cpu_.WriteSpte(0x100000002000, 0x1000002000 | kP | kW | kU);
   cpu_.WriteSpte(0x1000002000 + 7 * 8, 0x1000001000 | kP | kW | kU);
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), UnorderedElementsAre(0x12));
+  EXPECT_THAT(Written(cpu_), UnorderedElementsAre(0x12));
   ASSERT_EQ(cpu_.Access(0x7000, AccessKind::kRead, 1, 0, false).kind,
             HostAccessResult::Kind::kOk);
   // The walker set A in the "PTE" inside guest RAM.
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), UnorderedElementsAre(0x12));
+  EXPECT_THAT(Written(cpu_), UnorderedElementsAre(0x12));
   EXPECT_THAT(ReadGuest(0x12038, 1), ElementsAre(0x27));
   cpu_.Access(0x7000, AccessKind::kRead, 1, 0, false);  // a TLB hit
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(cpu_), IsEmpty());
 }
 
 TEST_F(HostCpuTest, MappingsAndTlbMappings) {
   Map(0x7000, 0x1000001000 | kP | kW | kU);
   const HostMapping mapping = {0x7000, 0x1000, 0x1000001000, true, true, false};
-  EXPECT_THAT(cpu_.Mappings(mmu_.root), ElementsAre(mapping));
-  EXPECT_THAT(cpu_.TlbMappings(), IsEmpty());
+  EXPECT_THAT(Mappings(mmu_.root), ElementsAre(mapping));
+  EXPECT_THAT(TlbMappings(), IsEmpty());
   cpu_.Access(0x7123, AccessKind::kRead, 1, 0, true);
-  EXPECT_THAT(cpu_.TlbMappings(), ElementsAre(mapping));
+  EXPECT_THAT(TlbMappings(), ElementsAre(mapping));
 }
 
 TEST_F(HostCpuTest, TraceIsPure) {
@@ -389,7 +409,7 @@ TEST_F(HostCpuTest, TraceIsPure) {
   EXPECT_EQ(trace.hpa, 0x1000001010u);
   EXPECT_EQ(trace.levels.size(), 4u);
   EXPECT_EQ(cpu_.ReadSpte(leaf_hpa), 0x1000001000 | kP | kW | kU);
-  EXPECT_THAT(cpu_.TlbMappings(), IsEmpty());
+  EXPECT_THAT(TlbMappings(), IsEmpty());
 }
 
 TEST_F(HostCpuTest, GuestRamThroughTheSlots) {
@@ -398,7 +418,7 @@ TEST_F(HostCpuTest, GuestRamThroughTheSlots) {
   EXPECT_EQ(cpu_.GfnToHfn(0x14), std::nullopt);
   EXPECT_EQ(cpu_.GfnToHfn(0xF), std::nullopt);
   EXPECT_EQ(cpu_.GfnToHfn(0x100), 0x2000000u);
-  cpu_.TakeWrittenGfns();
+  Written(cpu_);
 
   // The bytes in gfn 0x13 land, those in gfn 0x14 (MMIO) are dropped.
   const std::vector<uint8_t> bytes = {1, 2, 3, 4};
@@ -406,11 +426,11 @@ TEST_F(HostCpuTest, GuestRamThroughTheSlots) {
   std::vector<uint8_t> out(4, 0xFF);
   EXPECT_FALSE(cpu_.ReadGuest(0x13FFE, out));
   EXPECT_THAT(out, ElementsAre(1, 2, 0, 0));
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), UnorderedElementsAre(0x13));
+  EXPECT_THAT(Written(cpu_), UnorderedElementsAre(0x13));
 
   EXPECT_TRUE(cpu_.WriteGuest(0x100FFF, std::vector<uint8_t>{9}));
   EXPECT_THAT(ReadGuest(0x100FFF, 1), ElementsAre(9));
-  EXPECT_THAT(cpu_.TakeWrittenGfns(), UnorderedElementsAre(0x100));
+  EXPECT_THAT(Written(cpu_), UnorderedElementsAre(0x100));
 }
 
 TEST_F(HostCpuTest, TableFrameBudget) {

@@ -1,5 +1,6 @@
 #include "host/host_walker.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -11,6 +12,14 @@
 
 namespace shadowdiff::host {
 namespace {
+
+// What TakeWrittenFrames hands out, sorted.
+std::vector<uint64_t> Written(HostMemory& memory) {
+  std::vector<uint64_t> pages;
+  memory.TakeWrittenFrames(&pages);
+  std::sort(pages.begin(), pages.end());
+  return pages;
+}
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -37,6 +46,12 @@ class HostWalkerTest : public ::testing::Test {
     memory_.Write64(0x11010, 0x12000 | kP | kW | kU);
     memory_.Write64(0x12018, 0x13000 | kP | kW | kU);
     memory_.Write64(0x13020, 0xABCDE000 | kP | kW | kU);
+  }
+
+  std::vector<HostMapping> Mappings(const HostRoot& root) const {
+    std::vector<HostMapping> mappings;
+    EnumerateHostMappings(memory_, root, &mappings);
+    return mappings;
   }
 
   HostMemory memory_{1};
@@ -219,11 +234,11 @@ TEST_F(HostWalkerTest, SuccessfulWriteSetsDirtyInTheLeafOnly) {
 TEST_F(HostWalkerTest, FaultingAccessChangesNoEntry) {
   Build4KPath();
   memory_.Write64(0x13020, 0xABCDE000 | kP | kU);
-  memory_.TakeWrittenFrames();
+  Written(memory_);
   EXPECT_FALSE(
       WalkHostForAccess(memory_, k4LevelRoot, kGva, AccessKind::kWrite, true)
           .ok);
-  EXPECT_THAT(memory_.TakeWrittenFrames(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
 }
 
 TEST_F(HostWalkerTest, EntriesAlreadyAccessedAreNotRewritten) {
@@ -231,11 +246,11 @@ TEST_F(HostWalkerTest, EntriesAlreadyAccessedAreNotRewritten) {
   ASSERT_TRUE(
       WalkHostForAccess(memory_, k4LevelRoot, kGva, AccessKind::kRead, true)
           .ok);
-  memory_.TakeWrittenFrames();
+  Written(memory_);
   ASSERT_TRUE(
       WalkHostForAccess(memory_, k4LevelRoot, kGva, AccessKind::kRead, true)
           .ok);
-  EXPECT_THAT(memory_.TakeWrittenFrames(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
 }
 
 // gva 0xC0403ABC: root index 3, PD index 2, PT index 3, offset 0xABC. With the
@@ -314,7 +329,7 @@ TEST_F(HostWalkerTest, EnumeratesFourLevelLeavesWithCombinedRights) {
   memory_.Write64(0x10800, 0x14000 | kP | kW | kU);          // PML4[256]
   memory_.Write64(0x14000, 0xC0000000 | kPs | kP | kW | kU);
   EXPECT_THAT(
-      EnumerateHostMappings(memory_, k4LevelRoot),
+      Mappings(k4LevelRoot),
       ElementsAre(
           HostMapping{0x8080604000, 0x1000, 0xABCDE000, true, true, false},
           HostMapping{0x8080605000, 0x1000, 0xABCDF000, false, true, true},
@@ -331,7 +346,7 @@ TEST_F(HostWalkerTest, EnumeratesPaeLeaves) {
   memory_.Write64(0x21010, 0x22000 | kP | kU);
   memory_.Write64(0x22018, 0x5000 | kP | kW | kU);
   EXPECT_THAT(
-      EnumerateHostMappings(memory_, kPaeRoot),
+      Mappings(kPaeRoot),
       ElementsAre(HostMapping{0x200000, 0x200000, 0x600000, true, true, false},
                   HostMapping{0xC0403000, 0x1000, 0x5000, false, true, false}));
 }

@@ -33,6 +33,12 @@ using testing::kPS;
 using testing::kU;
 using testing::kW;
 
+std::vector<host::HostMapping> TlbMappings(const host::HostCpu& cpu) {
+  std::vector<host::HostMapping> mappings;
+  cpu.TlbMappings(&mappings);
+  return mappings;
+}
+
 constexpr uint64_t kPwu = kP | kW | kU;
 
 ShadowMmu::Options WithBug(Bug bug) {
@@ -253,7 +259,7 @@ class WriteProtectTest : public ::testing::Test {
   }
 
   bool TlbHasWritable(uint64_t gva) {
-    for (const host::HostMapping& mapping : m_.cpu().TlbMappings()) {
+    for (const host::HostMapping& mapping : TlbMappings(m_.cpu())) {
       if (mapping.gva == gva && mapping.writable) return true;
     }
     return false;
@@ -324,7 +330,7 @@ TEST(WriteProtectSharedTest, FlushesEveryGvaOfASharedLeaf) {
   EXPECT_EQ(m.Read(0x800000).value, 0x130u);
   EXPECT_FALSE(m.Trace(0x5000).writable);
   EXPECT_FALSE(m.Trace(0x405000).writable);
-  for (const host::HostMapping& mapping : m.cpu().TlbMappings()) {
+  for (const host::HostMapping& mapping : TlbMappings(m.cpu())) {
     if (mapping.gva == 0x5000 || mapping.gva == 0x405000) {
       EXPECT_FALSE(mapping.writable) << std::hex << mapping.gva;
     }
@@ -721,6 +727,11 @@ class FrameLimitedHost : public host::HostServices {
   uint64_t ReadSpte(uint64_t hpa) const override { return cpu_.ReadSpte(hpa); }
   void WriteSpte(uint64_t hpa, uint64_t value) override {
     cpu_.WriteSpte(hpa, value);
+  }
+  void ReadTable(
+      uint64_t hfn,
+      std::span<uint64_t, host::spte::kEntriesPerTable> out) const override {
+    cpu_.ReadTable(hfn, out);
   }
   void FlushTlb(uint64_t gva) override { cpu_.FlushTlb(gva); }
   void FlushTlbAll() override { cpu_.FlushTlbAll(); }

@@ -1,4 +1,5 @@
 // Accessed and dirty flags (SDM 4.8) and the A bits a fault may leave set.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +11,14 @@
 
 namespace shadowdiff::model {
 namespace {
+
+// What TakeWrittenGfns hands out, sorted.
+std::vector<uint64_t> Written(GuestMemory& memory) {
+  std::vector<uint64_t> pages;
+  memory.TakeWrittenGfns(&pages);
+  std::sort(pages.begin(), pages.end());
+  return pages;
+}
 
 using namespace ::shadowdiff::model::testing;
 using ::testing::ElementsAre;
@@ -32,7 +41,7 @@ class FourLevelAd : public ::testing::Test {
     Put64(memory_, kPdpte, 0x105000 | kP | kW | kU);
     Put64(memory_, kPde, 0x106000 | kP | kW | kU);
     Put64(memory_, kPte, 0x109000 | kP | kW);
-    memory_.TakeWrittenGfns();
+    Written(memory_);
   }
 
   Reference Make() {
@@ -84,34 +93,34 @@ TEST_F(FourLevelAd, TwoMegabyteWriteSetsDirtyInThePde) {
 TEST_F(FourLevelAd, NothingWrittenWhenFlagsAreSet) {
   Reference ref = Make();
   ASSERT_EQ(ref.Access(kGva, AccessKind::kWrite, 4, 7, false).kind, Kind::kOk);
-  memory_.TakeWrittenGfns();
+  Written(memory_);
   ASSERT_EQ(ref.Access(kGva, AccessKind::kRead, 4, 0, false).kind, Kind::kOk);
-  EXPECT_THAT(memory_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
 }
 
 TEST_F(FourLevelAd, NotPresentFaultChangesNothing) {
   Put64(memory_, kPte, 0x109000 | kW);  // P=0
   Put64(memory_, kPdpte, 0x105000 | kP | kW | kU | kA);
-  memory_.TakeWrittenGfns();
+  Written(memory_);
   Reference ref = Make();
   const AccessResult r = ref.Access(kGva, AccessKind::kWrite, 4, 7, false);
   ASSERT_EQ(r.kind, Kind::kPageFault);
   EXPECT_EQ(r.error_code, 0x2u);  // W
   EXPECT_EQ(r.cr2, kGva);
-  EXPECT_THAT(memory_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
   // Above the PTE: the PML4E and the PDE have A=0; the PDPTE has A already.
   EXPECT_THAT(r.optional_accessed_entries, ElementsAre(kPml4e, kPde));
 }
 
 TEST_F(FourLevelAd, ReservedFaultListsOnlyEntriesAbove) {
   Put64(memory_, kPde, 0x106000 | kP | kW | kU | (uint64_t{1} << 40));
-  memory_.TakeWrittenGfns();
+  Written(memory_);
   Reference ref = Make();
   const AccessResult r = ref.Access(kGva, AccessKind::kRead, 4, 0, true);
   ASSERT_EQ(r.kind, Kind::kPageFault);
   EXPECT_EQ(r.error_code, 0xDu);  // P | U | RSVD
   EXPECT_EQ(r.walk.fault_level, 2);
-  EXPECT_THAT(memory_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
   EXPECT_THAT(r.optional_accessed_entries, ElementsAre(kPml4e, kPdpte));
 }
 
@@ -122,7 +131,7 @@ TEST_F(FourLevelAd, RightsFaultListsEveryNonLeafEntry) {
   const AccessResult r = ref.Access(kGva, AccessKind::kRead, 4, 0, true);
   ASSERT_EQ(r.kind, Kind::kPageFault);
   EXPECT_EQ(r.error_code, 0x5u);  // P | U
-  EXPECT_THAT(memory_.TakeWrittenGfns(), IsEmpty());
+  EXPECT_THAT(Written(memory_), IsEmpty());
   EXPECT_THAT(r.optional_accessed_entries, ElementsAre(kPml4e, kPdpte, kPde));
 }
 
