@@ -37,8 +37,8 @@ uint64_t RandomGva(const CaseScan& scan, PagingMode mode, Rng& rng) {
   }
   // Built from table indices, so that nearby entries get used.
   if (mode == PAGING_4LEVEL) {
-    uint64_t gva = rng.Below(4) << 39 | rng.Below(4) << 30 | rng.Below(8) << 21 |
-                   rng.Below(16) << 12;
+    uint64_t gva = rng.Below(4) << 39 | rng.Below(4) << 30 |
+                   rng.Below(8) << 21 | rng.Below(16) << 12;
     if (rng.OneIn(8)) gva |= uint64_t{511} << 39;  // upper half, kernel-like
     return gva;
   }
@@ -47,7 +47,8 @@ uint64_t RandomGva(const CaseScan& scan, PagingMode mode, Rng& rng) {
 }
 
 uint64_t RandomGfn(const Case& c, const CaseScan& scan, Rng& rng) {
-  if (!scan.table_gfns.empty() && rng.OneIn(3)) return rng.Pick(scan.table_gfns);
+  if (!scan.table_gfns.empty() && rng.OneIn(3))
+    return rng.Pick(scan.table_gfns);
   if (!scan.leaf_gfns.empty() && rng.OneIn(2)) return rng.Pick(scan.leaf_gfns);
   if (c.setup().slots_size() == 0) return rng.Below(64);
   const MemorySlot& slot =
@@ -121,8 +122,8 @@ Op AccessOf(uint64_t gva, Rng& rng) {
 }
 
 // Every scalar field of m and of the messages inside it.
-void CollectScalars(Message& m,
-                    std::vector<std::pair<Message*, const FieldDescriptor*>>& out) {
+void CollectScalars(
+    Message& m, std::vector<std::pair<Message*, const FieldDescriptor*>>& out) {
   const google::protobuf::Reflection* r = m.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   r->ListFields(m, &fields);
@@ -138,7 +139,8 @@ void CollectScalars(Message& m,
   const google::protobuf::Descriptor* d = m.GetDescriptor();
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
-    if (!f->is_repeated() && f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
+    if (!f->is_repeated() &&
+        f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
         !f->containing_oneof() && !r->HasField(m, f)) {
       out.emplace_back(&m, f);
     }
@@ -204,8 +206,8 @@ void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
       break;
     case 8: {
       Cr3& cr3 = *op.mutable_load_cr3();
-      const uint64_t value =
-          scan.cr3s.empty() ? RandomGfn(c, scan, rng) << 12 : rng.Pick(scan.cr3s);
+      const uint64_t value = scan.cr3s.empty() ? RandomGfn(c, scan, rng) << 12
+                                               : rng.Pick(scan.cr3s);
       cr3.set_gfn(value >> 12);
       cr3.set_low_bits(value & 0xFFF);
       break;
@@ -264,10 +266,12 @@ void CaseMutator::ChangeField(Case& c, Rng& rng) {
       r->SetBool(m, f, !r->GetBool(*m, f));
       break;
     case FieldDescriptor::CPPTYPE_ENUM:
-      r->SetEnumValue(m, f, static_cast<int>(rng.Below(f->enum_type()->value_count())));
+      r->SetEnumValue(
+          m, f, static_cast<int>(rng.Below(f->enum_type()->value_count())));
       break;
     case FieldDescriptor::CPPTYPE_UINT32:
-      r->SetUInt32(m, f, static_cast<uint32_t>(MutateScalar(r->GetUInt32(*m, f), rng)));
+      r->SetUInt32(
+          m, f, static_cast<uint32_t>(MutateScalar(r->GetUInt32(*m, f), rng)));
       break;
     case FieldDescriptor::CPPTYPE_UINT64:
       r->SetUInt64(m, f, MutateScalar(r->GetUInt64(*m, f), rng));
@@ -327,6 +331,57 @@ void CaseMutator::AimTableWrite(Case& c, Rng& rng) {
   if (!rng.OneIn(3)) InsertOpAt(c, pos + 1, AccessOf(e.gva, rng));
 }
 
+void CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  if (scan.writable_pages.empty()) return AimTableWrite(c, rng);
+  const CaseScan::WritablePage& data = rng.Pick(scan.writable_pages);
+  const PagingMode mode = c.setup().mode();
+  const uint64_t region =
+      mode == PAGING_32BIT ? uint64_t{4} << 20 : uint64_t{2} << 20;
+  // A directory entry of another region: repointing the one that maps the
+  // data page itself would move the data page too.
+  std::vector<const CaseScan::Entry*> directories;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == 2 && (e.gva ^ data.gva) >= region) directories.push_back(&e);
+  }
+  if (directories.empty()) return AimTableWrite(c, rng);
+  const CaseScan::Entry& directory = *rng.Pick(directories);
+  const uint64_t entry_bytes = EntryBytes(mode);
+  const uint64_t index = rng.Below(4096 / entry_bytes);
+  const uint64_t through_table = (directory.gva & ~(region - 1)) + index * 4096;
+  constexpr uint64_t kPresentWritableUserAccessed = 0x27;
+  const uint64_t pte =
+      (RandomGfn(c, scan, rng) << 12) | kPresentWritableUserAccessed;
+  // What the guest changes in the entry: where it points, or a right.
+  constexpr std::array<uint64_t, 4> kChanges = {0x1, 0x2, 0x4, 0x1000};
+  auto store_entry = [&](uint64_t value) {
+    Op op;
+    Store& s = *op.mutable_store();
+    s.set_gva((data.gva & ~uint64_t{0xFFF}) | (index * entry_bytes));
+    s.set_width(static_cast<uint32_t>(entry_bytes));
+    s.set_value(value);
+    return op;
+  };
+  Op directory_write;
+  WriteEntry& w = *directory_write.mutable_write_entry();
+  w.set_table_gfn(directory.gpa >> 12);
+  w.set_index(static_cast<uint32_t>((directory.gpa & 0xFFF) / entry_bytes));
+  w.set_raw((data.gfn << 12) | kPresentWritableUserAccessed);
+  Op walk_through_table;
+  walk_through_table.mutable_load()->set_gva(through_table);
+  walk_through_table.mutable_load()->set_width(1);
+  // A store while the page is data (the host may map it writable), the page
+  // becomes a table and is walked, then the entry changes through the old
+  // mapping and is used again.
+  int at = pos;
+  InsertOpAt(c, at++, store_entry(pte));
+  InsertOpAt(c, at++, std::move(directory_write));
+  InsertOpAt(c, at++, walk_through_table);
+  InsertOpAt(c, at++, store_entry(pte ^ kChanges[rng.Below(kChanges.size())]));
+  InsertOpAt(c, at, AccessOf(through_table, rng));
+}
+
 void CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
@@ -374,6 +429,7 @@ void CaseMutator::ChangeMode(Case& c, Rng& rng) {
 void CaseMutator::MutateOnce(Case& c, Rng& rng) {
   const uint64_t roll = rng.Below(100);
   if (roll < 35) return AimTableWrite(c, rng);
+  if (roll < 40) return RecycleDataPageAsTable(c, rng);
   if (roll < 47) return InsertRandomOp(c, rng);
   if (roll < 55) return DeleteOps(c, rng);
   if (roll < 60) return DuplicateOp(c, rng);
@@ -407,6 +463,11 @@ void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
     Shrink(c, rng, max_size);
     return;
   }
+  // Room for what the moves insert (a page-table-aware move adds up to five
+  // ops), made first: shrinking afterwards would delete what was inserted as
+  // readily as the rest.
+  constexpr size_t kRoomForMoves = 160;
+  if (max_size > 2 * kRoomForMoves) Shrink(c, rng, max_size - kRoomForMoves);
   const int moves = 1 + static_cast<int>(rng.OneIn(3) ? rng.Below(4) : 0);
   for (int i = 0; i < moves; ++i) {
     MutateOnce(c, rng);

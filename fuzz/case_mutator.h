@@ -53,6 +53,9 @@ class CaseMutator {
   // Page-table-aware moves; each inserts one op at a random position, aimed
   // with the scan of the case up to there.
   void AimTableWrite(Case& c, Rng& rng);
+  // The guest reuses a page it has written as data as a page table, then
+  // edits an entry through its old data mapping.
+  void RecycleDataPageAsTable(Case& c, Rng& rng);
   void InsertFlushOrSwitch(Case& c, Rng& rng);
   void ToggleControl(Case& c, Rng& rng);
   void ChangeMode(Case& c, Rng& rng);

@@ -60,8 +60,8 @@ CaseScan ScanCase(const Case& c, int op_count) {
   CaseScan scan;
   if (IsEmpty(c)) return scan;
   const PagingMode mode = c.setup().mode();
-  model::GuestMemory memory(
-      std::vector<MemorySlot>(c.setup().slots().begin(), c.setup().slots().end()));
+  model::GuestMemory memory(std::vector<MemorySlot>(c.setup().slots().begin(),
+                                                    c.setup().slots().end()));
   ForEachInitialWrite(c.setup(),
                       [&memory](uint64_t gpa, std::span<const uint8_t> bytes) {
                         memory.Write(gpa, bytes);
@@ -100,10 +100,12 @@ CaseScan ScanCase(const Case& c, int op_count) {
   for (uint64_t gva : scan.gvas) {
     const model::WalkResult walk = ref.WalkOf(gva);
     const uint64_t gfn = walk.gpa >> 12;
-    if (walk.status == model::WalkResult::Status::kOk &&
-        std::find(scan.table_gfns.begin(), scan.table_gfns.end(), gfn) !=
-            scan.table_gfns.end()) {
+    if (walk.status != model::WalkResult::Status::kOk) continue;
+    if (std::find(scan.table_gfns.begin(), scan.table_gfns.end(), gfn) !=
+        scan.table_gfns.end()) {
       scan.aliases.push_back({.gva = gva, .table_gfn = gfn});
+    } else if (walk.writable && memory.IsRam(walk.gpa)) {
+      scan.writable_pages.push_back({.gva = gva, .gfn = gfn});
     }
   }
   return scan;

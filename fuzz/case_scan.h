@@ -25,6 +25,12 @@ struct CaseScan {
     uint64_t gva = 0;
     uint64_t table_gfn = 0;
   };
+  // A gva the guest may store to, and the data frame (not a live table) it
+  // reaches.
+  struct WritablePage {
+    uint64_t gva = 0;
+    uint64_t gfn = 0;
+  };
   model::PagingState state;
   std::vector<Entry> entries;
   std::vector<uint64_t> gvas;        // every gva the case accesses
@@ -32,6 +38,7 @@ struct CaseScan {
   std::vector<uint64_t> table_gfns;  // frames holding live tables
   std::vector<uint64_t> leaf_gfns;   // frames live leaves map
   std::vector<Alias> aliases;
+  std::vector<WritablePage> writable_pages;
 };
 
 // Runs the reference on c's ops [0, op_count) and scans the state it reaches.

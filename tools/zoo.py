@@ -14,7 +14,6 @@ import argparse
 import concurrent.futures
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ BUGS = [
 ]
 
 
-def fuzz_once(fuzzer, seeds, bug, seed, seconds, artifacts):
+def fuzz_once(fuzzer, seeds, bug, seed, seconds, max_len, artifacts):
     """One run; returns (found, seconds, execs, crash_path)."""
     with tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, SHADOWDIFF_INJECT=bug)
@@ -39,6 +38,7 @@ def fuzz_once(fuzzer, seeds, bug, seed, seconds, artifacts):
         start = time.monotonic()
         proc = subprocess.run(
             [fuzzer, "-seed=%d" % seed, "-max_total_time=%d" % seconds,
+             "-max_len=%d" % max_len,
              "-print_final_stats=1", "-timeout=10", "-rss_limit_mb=4096",
              "-artifact_prefix=" + prefix, work, seeds],
             env=env, capture_output=True, text=True, errors="replace")
@@ -76,6 +76,10 @@ def main():
     parser.add_argument("--baseline-seconds", type=int, default=None,
                         help="time limit of each baseline run (default: --seconds)")
     parser.add_argument("--bugs", default=",".join(BUGS))
+    parser.add_argument("--max-len", type=int, default=512,
+                        help="libFuzzer -max_len of every run (bytes of binary case)")
+    parser.add_argument("--only-ours", action="store_true",
+                        help="leave the baseline out (for quick comparisons)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "zoo.md"))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="fuzzing runs at once, one core each")
@@ -87,12 +91,11 @@ def main():
     seeds_dir = os.path.join(ROOT, "corpus", "seeds")
     seed_names = sorted(n for n in os.listdir(seeds_dir) if n.endswith(".textproto"))
     bugs = args.bugs.split(",")
-    # Per bug: the seeds that do not already diverge, as text and as binary.
+    # Per bug: the seeds that do not already diverge, as binary cases (text
+    # seeds would be cut short by -max_len).
     seed_dirs, catching = {}, {}
     for bug in bugs:
-        text_dir = os.path.join(artifacts, bug, "seeds")
         binary_dir = os.path.join(artifacts, bug, "binary-seeds")
-        os.makedirs(text_dir)
         os.makedirs(binary_dir)
         catching[bug] = 0
         for name in seed_names:
@@ -102,25 +105,26 @@ def main():
             if status == 1:
                 catching[bug] += 1
                 continue
-            shutil.copy(path, text_dir)
             subprocess.run([shadowdiff, "convert", path,
                             os.path.join(binary_dir, name[:-len(".textproto")] + ".pb")],
                            check=True)
-        seed_dirs[bug] = (text_dir, binary_dir)
+        seed_dirs[bug] = binary_dir
 
     plans = []
     for bug in bugs:
-        text_dir, binary_dir = seed_dirs[bug]
-        for label, fuzzer, seeds, seconds in (
-                ("ours", "mmu_diff_fuzzer", text_dir, args.seconds),
-                ("base", "mmu_diff_fuzzer_baseline", binary_dir, baseline_seconds)):
+        binary_dir = seed_dirs[bug]
+        engines = [("ours", "mmu_diff_fuzzer", binary_dir, args.seconds)]
+        if not args.only_ours:
+            engines.append(("base", "mmu_diff_fuzzer_baseline", binary_dir,
+                            baseline_seconds))
+        for label, fuzzer, seeds, seconds in engines:
             for run in range(args.runs):
                 plans.append((bug, label, fuzzer, seeds, seconds, run))
 
     def run_plan(plan):
         bug, label, fuzzer, seeds, seconds, run = plan
         outcome = fuzz_once(os.path.join(BIN, fuzzer), seeds, bug, 1 + run,
-                            seconds, artifacts)
+                            seconds, args.max_len, artifacts)
         print("%-30s %-4s run %d: %s in %.1fs, %d execs" % (
             bug, label, run, "found" if outcome[0] else "not found", outcome[1],
             outcome[2]), flush=True)
