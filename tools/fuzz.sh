@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make fuzz: fuzzes corpus/seeds plus the working corpus fuzz-corpus/ (kept
-# between runs) for FUZZ_SECONDS on JOBS workers. On a divergence it leaves in
-# findings/ the crash input, its reduced text proto and the report, and exits 1.
+# between runs) for FUZZ_SECONDS on JOBS workers, with the libFuzzer options
+# ClusterFuzzLite uses (.clusterfuzzlite/mmu_diff_fuzzer.options: dictionary,
+# max_len, timeout). On a divergence it leaves in findings/ the crash input,
+# its reduced text proto and the report, and exits 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +14,10 @@ shadowdiff=build/bin/shadowdiff
 work=fuzz-corpus
 mkdir -p "$work" findings
 
-args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=10
-      -rss_limit_mb=4096 -artifact_prefix=findings/)
+mapfile -t options < <(tools/libfuzzer_options.sh "$(dirname "$fuzzer")")
+[ "${#options[@]}" -gt 0 ] || exit 2
+args=(-max_total_time="$seconds" -print_final_stats=1 "${options[@]}"
+      -artifact_prefix=findings/)
 [ "$jobs" -gt 1 ] && args+=(-fork="$jobs")
 [ -n "${SHADOWDIFF_INJECT:-}" ] && echo "fuzzing with SHADOWDIFF_INJECT=$SHADOWDIFF_INJECT"
 echo "fuzzing corpus/seeds + $work for ${seconds}s on $jobs worker(s)"
