@@ -47,6 +47,8 @@ FLAG_RIGHTS = ("writable", "user", "accessed", "dirty", "page_size")
 LENGTH_DELIMITED = 2
 VARINT = 0
 FDP = descriptor_pb2.FieldDescriptorProto
+VARINT_TYPES = {FDP.TYPE_BOOL, FDP.TYPE_ENUM, FDP.TYPE_UINT32, FDP.TYPE_UINT64,
+                FDP.TYPE_INT32, FDP.TYPE_INT64}
 
 
 def varint(n):
@@ -94,6 +96,8 @@ class Schema:
             if field.type == FDP.TYPE_MESSAGE:
                 out += varint(field.number << 3 | LENGTH_DELIMITED)
                 out += varint(len(value)) + value
+            elif field.type not in VARINT_TYPES:
+                sys.exit(f"make_dict.py: {message}.{field.name} is not a varint")
             elif value:  # proto3 leaves out scalars at their default
                 out += varint(field.number << 3 | VARINT) + varint(value)
         return out

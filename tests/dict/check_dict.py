@@ -90,8 +90,10 @@ def main():
             print(f"FAIL: {name} is {value.hex()}, protoc/case.proto say {want.hex()}")
             failures += 1
 
-    oneof = re.search(r"oneof kind \{(.*?)\}", proto_text, re.S).group(1)
-    for kind in re.findall(r"\w+ (\w+) = \d+;", oneof):
+    oneof = re.search(r"oneof kind \{(.*?)\}", proto_text, re.S)
+    if not oneof:
+        sys.exit("FAIL: case.proto has no oneof kind")
+    for kind in re.findall(r"\w+ (\w+) = \d+;", oneof.group(1)):
         if "op_" + kind not in entries:
             print(f"FAIL: no op_{kind} entry")
             failures += 1
