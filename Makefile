@@ -1,39 +1,65 @@
-# Entry points for people; CMake does the building.
-#   make fuzz    set up, build, fuzz the seed corpus (FUZZ_SECONDS, JOBS)
-#   make test    set up, build, run every test in both builds
-#   make build   build/bin: shadowdiff (optimized) and mmu_diff_fuzzer
-#   make deps    check for and install the Debian packages
+# Entry points for people; CMake does the building, and CMakePresets.json
+# holds the settings of each tree.
+#   make fuzz           set up, build, fuzz the seed corpus (FUZZ_SECONDS, JOBS;
+#                       ENGINE=libfuzzer, or afl for AFL++)
+#   make test           set up, build, run every test in both builds
+#   make build          build/bin: shadowdiff (optimized) and mmu_diff_fuzzer
+#   make coverage       source-based coverage of the seeds and fuzz-corpus/
+#   make corpus-merge   shrink fuzz-corpus/ to what adds coverage
+#   make deps           check for and install the Debian packages
 #
-# Two CMake trees: build/ is optimized without sanitizers (what users run,
-# benchmarks); build/sanitized carries ASan, UBSan and libFuzzer's coverage
-# instrumentation (the fuzzers, and every test once more under sanitizers).
+# Two trees are always built: build/ is optimized without sanitizers (what
+# users run, benchmarks); build/sanitized carries ASan, UBSan and libFuzzer's
+# coverage instrumentation (the fuzzers, and every test once more under
+# sanitizers). make coverage builds build/coverage-tree and make fuzz
+# ENGINE=afl builds build/afl.
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
-RELEASE_TREE := build
-FUZZ_TREE := build/sanitized
-COMPILERS := -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14
-GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+ENGINE ?= libfuzzer
+ENGINES := libfuzzer afl
+COVERAGE_CORPUS ?= corpus/seeds $(wildcard fuzz-corpus)
 
-.PHONY: deps build test fuzz zoo bench clean format
+.PHONY: deps build test fuzz fuzz-libfuzzer fuzz-afl unknown-engine coverage \
+	corpus-merge zoo bench clean format
 
 deps:
 	@tools/deps.sh
 
 build: deps
-	@[ -f $(RELEASE_TREE)/CMakeCache.txt ] || cmake -S . -B $(RELEASE_TREE) $(GENERATOR) $(COMPILERS) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(RELEASE_TREE) -j $(JOBS)
-	@[ -f $(FUZZ_TREE)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_TREE) $(GENERATOR) $(COMPILERS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOWDIFF_SANITIZE=ON -DSHADOWDIFF_FUZZER=ON
-	cmake --build $(FUZZ_TREE) -j $(JOBS)
-	cp $(FUZZ_TREE)/bin/mmu_diff_fuzzer $(FUZZ_TREE)/bin/mmu_diff_fuzzer_baseline $(RELEASE_TREE)/bin/
+	@[ -f build/CMakeCache.txt ] || cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+	@[ -f build/sanitized/CMakeCache.txt ] || cmake --preset fuzz
+	cmake --build --preset fuzz -j $(JOBS)
+	cp build/sanitized/bin/mmu_diff_fuzzer build/sanitized/bin/mmu_diff_fuzzer_baseline \
+	   build/sanitized/bin/mmu_diff_fuzzer.dict build/bin/
 
 test: build
-	cd $(RELEASE_TREE) && ctest --output-on-failure -j $(JOBS)
-	cd $(FUZZ_TREE) && ctest --output-on-failure -j $(JOBS)
+	ctest --preset release -j $(JOBS)
+	ctest --preset fuzz -j $(JOBS)
 
-fuzz: build
+fuzz: $(if $(filter $(ENGINE),$(ENGINES)),fuzz-$(ENGINE),unknown-engine)
+
+fuzz-libfuzzer: build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
+
+fuzz-afl: deps
+	@tools/deps.sh afl
+	@[ -f build/afl/CMakeCache.txt ] || cmake --preset afl
+	cmake --build --preset afl -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/afl.sh
+
+unknown-engine:
+	@echo "make fuzz: unknown ENGINE=$(ENGINE) (use one of: $(ENGINES))" >&2; exit 2
+
+coverage: deps
+	@[ -f build/coverage-tree/CMakeCache.txt ] || cmake --preset coverage
+	cmake --build --preset coverage --target shadowdiff -j $(JOBS)
+	COVERAGE_CORPUS="$(COVERAGE_CORPUS)" tools/coverage.sh
+
+corpus-merge:
+	tools/corpus_merge.sh
 
 ZOO_RUNS ?= 5
 ZOO_SECONDS ?= 120
@@ -41,10 +67,10 @@ zoo: build
 	tools/zoo.py --runs $(ZOO_RUNS) --seconds $(ZOO_SECONDS) --jobs $(JOBS)
 
 bench: build
-	$(RELEASE_TREE)/bin/mmu_bench
+	build/bin/mmu_bench
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(RELEASE_TREE)
+	rm -rf build

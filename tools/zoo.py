@@ -4,7 +4,8 @@
 For every bug, RUNS fuzzing runs (different seeds) of mmu_diff_fuzzer from
 corpus/seeds only, each limited to SECONDS, with the bug switched on through
 SHADOWDIFF_INJECT; then the same for the baseline target (libFuzzer's own byte
-mutations on the binary seeds). The seeds are reviewed cases written to reach
+mutations). Both start from the seeds as binary cases and run with the options
+of .clusterfuzzlite/mmu_diff_fuzzer.options. The seeds are reviewed cases written to reach
 the situations where shadow MMUs go wrong, so some of them catch a bug as they
 are: those are counted, then left out of that bug's runs, so that the runs
 measure what fuzzing finds. The first divergence of each bug is reduced with
@@ -30,7 +31,14 @@ BUGS = [
 ]
 
 
-def fuzz_once(fuzzer, seeds, bug, seed, seconds, max_len, artifacts):
+def libfuzzer_options():
+    """The flags of .clusterfuzzlite/mmu_diff_fuzzer.options (max_len, dict...)."""
+    out = subprocess.run([os.path.join(ROOT, "tools", "libfuzzer_options.sh"), BIN],
+                         check=True, capture_output=True, text=True).stdout
+    return out.split()
+
+
+def fuzz_once(fuzzer, seeds, bug, seed, seconds, options, artifacts):
     """One run; returns (found, seconds, execs, crash_path)."""
     with tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, SHADOWDIFF_INJECT=bug)
@@ -38,8 +46,8 @@ def fuzz_once(fuzzer, seeds, bug, seed, seconds, max_len, artifacts):
         start = time.monotonic()
         proc = subprocess.run(
             [fuzzer, "-seed=%d" % seed, "-max_total_time=%d" % seconds,
-             "-max_len=%d" % max_len,
-             "-print_final_stats=1", "-timeout=10", "-rss_limit_mb=4096",
+             *options,
+             "-print_final_stats=1",
              "-artifact_prefix=" + prefix, work, seeds],
             env=env, capture_output=True, text=True, errors="replace")
         elapsed = time.monotonic() - start
@@ -76,8 +84,6 @@ def main():
     parser.add_argument("--baseline-seconds", type=int, default=None,
                         help="time limit of each baseline run (default: --seconds)")
     parser.add_argument("--bugs", default=",".join(BUGS))
-    parser.add_argument("--max-len", type=int, default=512,
-                        help="libFuzzer -max_len of every run (bytes of binary case)")
     parser.add_argument("--only-ours", action="store_true",
                         help="leave the baseline out (for quick comparisons)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "zoo.md"))
@@ -87,6 +93,7 @@ def main():
     baseline_seconds = args.baseline_seconds or args.seconds
 
     artifacts = tempfile.mkdtemp(prefix="shadowdiff-zoo-")
+    options = libfuzzer_options()
     shadowdiff = os.path.join(BIN, "shadowdiff")
     seeds_dir = os.path.join(ROOT, "corpus", "seeds")
     seed_names = sorted(n for n in os.listdir(seeds_dir) if n.endswith(".textproto"))
@@ -124,7 +131,7 @@ def main():
     def run_plan(plan):
         bug, label, fuzzer, seeds, seconds, run = plan
         outcome = fuzz_once(os.path.join(BIN, fuzzer), seeds, bug, 1 + run,
-                            seconds, args.max_len, artifacts)
+                            seconds, options, artifacts)
         print("%-30s %-4s run %d: %s in %.1fs, %d execs" % (
             bug, label, run, "found" if outcome[0] else "not found", outcome[1],
             outcome[2]), flush=True)
@@ -151,14 +158,16 @@ def main():
         "",
         "Made by `make zoo` (tools/zoo.py) on a 2-core machine, %d fuzzing runs at a "
         "time: for each bug, %d runs "
-        "of `mmu_diff_fuzzer` (ASan+UBSan) from `corpus/seeds` only, %d s each, with "
-        "the bug switched on; the baseline is the same target without the custom "
-        "mutator, on the binary seeds, %d s each. Times are wall-clock to the first "
+        "of `mmu_diff_fuzzer` (ASan+UBSan) from `corpus/seeds` only (as binary "
+        "cases), %d s each, with the bug switched on; the baseline is the same target "
+        "without the custom mutator, %d s each. Both run with the libFuzzer options of "
+        "`.clusterfuzzlite/mmu_diff_fuzzer.options` (`%s`). Times are wall-clock to the first "
         "divergence, medians over the runs that found it. \"seeds catching it\" counts "
         "the seeds that diverge with the bug on as they are; they are left out of "
         "that bug's runs, so the runs measure what the mutations find. \"reduced ops\" "
         "is the size of the first divergence after `shadowdiff reduce`."
-        % (args.jobs, args.runs, args.seconds, baseline_seconds),
+        % (args.jobs, args.runs, args.seconds, baseline_seconds,
+           " ".join(o for o in options if not o.startswith("-dict="))),
         "",
         "| bug | seeds catching it | found | median time | median execs | baseline found | baseline median time | baseline median execs | reduced ops |",
         "|---|---|---|---|---|---|---|---|---|",
