@@ -2,17 +2,28 @@
 
 #include <string>
 
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 namespace shadowdiff {
+namespace {
+
+// Text seeds are reviewed files: a parse error there is not the fuzzer's
+// business, and printing it for every mutated input would drown the log.
+// (Without a collector of its own the parser logs every error.)
+class IgnoreErrors final : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {}
+};
+
+}  // namespace
 
 bool ParseFuzzInput(const uint8_t* data, size_t size, Case* c) {
   if (c->ParseFromArray(data, static_cast<int>(size))) return true;
   c->Clear();
   google::protobuf::TextFormat::Parser parser;
-  // Text seeds are reviewed files: a parse error there is not the fuzzer's
-  // business, and printing it for every mutated input would drown the log.
-  parser.RecordErrorsTo(nullptr);
+  IgnoreErrors ignore_errors;
+  parser.RecordErrorsTo(&ignore_errors);
   parser.AllowPartialMessage(true);
   const std::string text(reinterpret_cast<const char*>(data), size);
   return parser.ParseFromString(text, c);

@@ -77,6 +77,45 @@ def reduced_ops(bug, crash, out_dir):
     return int(m.group(1)) if m else None
 
 
+def goals(rows, runs, seconds, with_baseline):
+    """The fuzzer issue's goals, each checked against this run's figures."""
+    def names(bugs):
+        return ", ".join(bugs) if bugs else "none"
+
+    need = -(-4 * runs // 5)  # 4 of 5, scaled to the number of runs
+    rarely = [r["bug"] for r in rows if r["ours"][0] < need]
+    slow = [r["bug"] for r in rows if r["ours"][1] is None or r["ours"][1] > 30]
+    beaten, not_beaten = [], []
+    for r in rows:
+        (found, time, execs), (b_found, b_time, b_execs) = r["ours"], r["base"]
+        if found and not b_found:
+            beaten.append("%s (baseline 0/%d)" % (r["bug"], runs))
+        elif found and time * 10 <= b_time:
+            beaten.append("%s (%.0fx)" % (r["bug"], b_time / time))
+        else:
+            detail = r["bug"]
+            if found and b_found:
+                detail += " (%.1fx in time, %.0fx in execs)" % (
+                    b_time / time, b_execs / max(execs, 1))
+            not_beaten.append(detail)
+    big = [r["bug"] for r in rows if r.get("reduced") is None or r["reduced"] > 10]
+    against_baseline = [
+        "- at least 10x faster than the baseline on the median, or found where it is "
+        "not: %d of %d: %s; short: %s." % (
+            len(beaten), len(rows), names(beaten), names(not_beaten))
+    ] if with_baseline else ["- against the baseline: not run (--only-ours)."]
+    return [
+        "Against the goals of the fuzzer issue (computed by tools/zoo.py from the table):",
+        "- found in at least %d of %d runs within %d s: %d of %d bugs; short: %s." % (
+            need, runs, seconds, len(rows) - len(rarely), len(rows), names(rarely)),
+        "- median time to find at most 30 s: %d of %d; short: %s." % (
+            len(rows) - len(slow), len(rows), names(slow)),
+        *against_baseline,
+        "- a reduced case of at most 10 ops: %d of %d; short: %s." % (
+            len(rows) - len(big), len(rows), names(big)),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -177,7 +216,7 @@ def main():
         lines.append("| %s | %d | %d/%d | %s | %s | %d/%d | %s | %s | %s |" % (
             r["bug"], r["catching"], o[0], args.runs, fmt(o[1], " s"), fmt(o[2]), b[0], args.runs,
             fmt(b[1], " s"), fmt(b[2]), fmt(r.get("reduced"))))
-    lines.append("")
+    lines += ["", *goals(rows, args.runs, args.seconds, not args.only_ours), ""]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
