@@ -9,7 +9,8 @@ of .clusterfuzzlite/mmu_diff_fuzzer.options. The seeds are reviewed cases writte
 the situations where shadow MMUs go wrong, so some of them catch a bug as they
 are: those are counted, then left out of that bug's runs, so that the runs
 measure what fuzzing finds. The first divergence of each bug is reduced with
-`shadowdiff reduce`. Writes the table to docs/zoo.md.
+`shadowdiff reduce`. Writes the table to docs/zoo.md, and with the goals of the
+fuzzer issue checked against it to README.md's zoo section.
 """
 import argparse
 import concurrent.futures
@@ -23,6 +24,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
+DEFAULT_OUT = os.path.join(ROOT, "docs", "zoo.md")
+README = os.path.join(ROOT, "README.md")
+README_BEGIN, README_END = "<!-- zoo table: tools/zoo.py -->", "<!-- end of zoo table -->"
 BUGS = [
     "nonpae-pde-single-zap", "quadrant-ignored", "update-ignores-parent-rights",
     "nxe-not-in-role", "wp-not-in-role", "direct-sp-shares-rights",
@@ -125,7 +129,9 @@ def main():
     parser.add_argument("--bugs", default=",".join(BUGS))
     parser.add_argument("--only-ours", action="store_true",
                         help="leave the baseline out (for quick comparisons)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "zoo.md"))
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help="where the table goes; README.md is updated too when it is "
+                        "docs/zoo.md")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="fuzzing runs at once, one core each")
     args = parser.parse_args()
@@ -220,6 +226,21 @@ def main():
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
+    if os.path.abspath(args.out) == DEFAULT_OUT:
+        update_readme(lines[4:])
+
+
+def update_readme(table):
+    """Puts the table and the goals between README.md's zoo markers."""
+    with open(README) as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        sys.exit("%s: no %s ... %s section to update" % (README, README_BEGIN, README_END))
+    text = (text[:begin + len(README_BEGIN)] + "\n" + "\n".join(table) + "\n" +
+            text[end:])
+    with open(README, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
