@@ -145,21 +145,23 @@ def main():
     bugs = args.bugs.split(",")
     # Per bug: the seeds that do not already diverge, as binary cases (text
     # seeds would be cut short by -max_len).
+    all_binary = os.path.join(artifacts, "binary-seeds")
+    subprocess.run([os.path.join(ROOT, "tools", "binary_seeds.sh"), shadowdiff, all_binary],
+                   check=True)
     seed_dirs, catching = {}, {}
     for bug in bugs:
         binary_dir = os.path.join(artifacts, bug, "binary-seeds")
         os.makedirs(binary_dir)
         catching[bug] = 0
         for name in seed_names:
-            path = os.path.join(seeds_dir, name)
-            status = subprocess.run([shadowdiff, "replay", "--inject=" + bug, path],
-                                    capture_output=True).returncode
+            status = subprocess.run(
+                [shadowdiff, "replay", "--inject=" + bug, os.path.join(seeds_dir, name)],
+                capture_output=True).returncode
             if status == 1:
                 catching[bug] += 1
                 continue
-            subprocess.run([shadowdiff, "convert", path,
-                            os.path.join(binary_dir, name[:-len(".textproto")] + ".pb")],
-                           check=True)
+            binary = name[:-len(".textproto")] + ".pb"
+            os.link(os.path.join(all_binary, binary), os.path.join(binary_dir, binary))
         seed_dirs[bug] = binary_dir
 
     plans = []
@@ -214,20 +216,23 @@ def main():
         % (args.jobs, args.runs, args.seconds, baseline_seconds,
            " ".join(o for o in options if not o.startswith("-dict="))),
         "",
+    ]
+    table = [
         "| bug | seeds catching it | found | median time | median execs | baseline found | baseline median time | baseline median execs | reduced ops |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         o, b = r["ours"], r["base"]
-        lines.append("| %s | %d | %d/%d | %s | %s | %d/%d | %s | %s | %s |" % (
+        table.append("| %s | %d | %d/%d | %s | %s | %d/%d | %s | %s | %s |" % (
             r["bug"], r["catching"], o[0], args.runs, fmt(o[1], " s"), fmt(o[2]), b[0], args.runs,
             fmt(b[1], " s"), fmt(b[2]), fmt(r.get("reduced"))))
-    lines += ["", *goals(rows, args.runs, args.seconds, not args.only_ours), ""]
+    table += ["", *goals(rows, args.runs, args.seconds, not args.only_ours)]
+    lines += table + [""]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
     if os.path.abspath(args.out) == DEFAULT_OUT:
-        update_readme(lines[4:])
+        update_readme(table)
 
 
 def update_readme(table):
