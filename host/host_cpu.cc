@@ -4,7 +4,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <utility>
@@ -236,12 +235,9 @@ void HostCpu::WriteSpte(uint64_t hpa, uint64_t value) {
 
 void HostCpu::ReadTable(uint64_t hfn,
                         std::span<uint64_t, spte::kEntriesPerTable> out) const {
-  const uint8_t* bytes = memory_.FrameBytes(hfn);
-  if (bytes == nullptr) {
-    std::fill(out.begin(), out.end(), 0);
-    return;
-  }
-  std::memcpy(out.data(), bytes, HostMemory::kPageBytes);
+  memory_.Read(
+      hfn * HostMemory::kPageBytes,
+      {reinterpret_cast<uint8_t*>(out.data()), HostMemory::kPageBytes});
 }
 
 void HostCpu::FlushTlb(uint64_t gva) {
