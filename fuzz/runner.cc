@@ -29,7 +29,11 @@ Runner::Runner(const Case& c, host::GuestMmu& mmu)
       reference_(memory_, c.setup()),
       cpu_(HostSlots(c.setup()), mmu),
       memory_differ_(memory_, cpu_),
-      audit_(memory_) {}
+      audit_(memory_) {
+  // Sized for a typical case, so that they do not grow step by step.
+  root_mappings_.reserve(64);
+  mappings_.reserve(64);
+}
 
 void Runner::InitMemory() {
   ForEachInitialWrite(case_.setup(),

@@ -29,6 +29,10 @@ struct HostTlbEntry {
 // what the fuzzer wants to see.
 class HostTlb {
  public:
+  // Sized for a typical case, so that the 4 KB entries do not grow step by
+  // step.
+  HostTlb() { entries_[0].reserve(32); }
+
   // The entry that serves this access of gva, if any. A write through a clean
   // entry misses: hardware walks again to set D (SDM 4.8). Where entries of
   // several sizes contain gva (tables changed without a flush), the smallest

@@ -28,6 +28,13 @@ std::span<ShadowPage* const> PageCache::IndirectPagesOf(uint64_t gfn) const {
   return it->second;
 }
 
+PageCache::PageCache() {
+  // Sized for a typical case, so that the maps do not grow step by step.
+  pages_.reserve(32);
+  by_frame_.reserve(32);
+  indirect_by_gfn_.reserve(32);
+}
+
 ShadowPage* PageCache::Insert(std::unique_ptr<ShadowPage> page) {
   ShadowPage* raw = page.get();
   by_frame_[raw->hfn] = raw;
@@ -40,8 +47,9 @@ void PageCache::Remove(ShadowPage* page) {
   by_frame_.erase(page->hfn);
   if (!page->role.direct) {
     auto it = indirect_by_gfn_.find(page->gfn);
-    std::erase(it->second, page);
-    if (it->second.empty()) indirect_by_gfn_.erase(it);
+    auto& pages = it->second;
+    pages.erase(std::remove(pages.begin(), pages.end(), page), pages.end());
+    if (pages.empty()) indirect_by_gfn_.erase(it);
   }
   pages_.erase(Key{page->gfn, page->role});
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "impl/role.h"
 #include "impl/shadow_page.h"
 
@@ -18,6 +19,8 @@ namespace shadowdiff::impl {
 // that are write-protected).
 class PageCache {
  public:
+  PageCache();
+
   ShadowPage* Find(uint64_t gfn, const Role& role) const;
   ShadowPage* AtFrame(uint64_t hfn) const;
 
@@ -49,7 +52,9 @@ class PageCache {
 
   absl::flat_hash_map<Key, std::unique_ptr<ShadowPage>> pages_;
   absl::flat_hash_map<uint64_t, ShadowPage*> by_frame_;
-  absl::flat_hash_map<uint64_t, std::vector<ShadowPage*>> indirect_by_gfn_;
+  // A guest table is nearly always shadowed under one or two roles.
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<ShadowPage*, 2>>
+      indirect_by_gfn_;
 };
 
 }  // namespace shadowdiff::impl

@@ -1,8 +1,8 @@
 #include "impl/rmap.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 namespace shadowdiff::impl {
 
@@ -13,8 +13,9 @@ void Rmap::Add(uint64_t gfn, uint64_t spte_hpa) {
 void Rmap::Remove(uint64_t gfn, uint64_t spte_hpa) {
   auto it = map_.find(gfn);
   if (it == map_.end()) return;
-  std::erase(it->second, spte_hpa);
-  if (it->second.empty()) map_.erase(it);
+  auto& sptes = it->second;
+  sptes.erase(std::remove(sptes.begin(), sptes.end(), spte_hpa), sptes.end());
+  if (sptes.empty()) map_.erase(it);
 }
 
 std::span<const uint64_t> Rmap::Sptes(uint64_t gfn) const {

@@ -3,9 +3,9 @@
 
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 
 namespace shadowdiff::impl {
 
@@ -14,6 +14,9 @@ namespace shadowdiff::impl {
 // as much as it has mappings, not a scan of every shadow table.
 class Rmap {
  public:
+  // Sized for a typical case, so that the map does not grow step by step.
+  Rmap() { map_.reserve(32); }
+
   void Add(uint64_t gfn, uint64_t spte_hpa);
   void Remove(uint64_t gfn, uint64_t spte_hpa);
   // In the order they were added.
@@ -21,7 +24,8 @@ class Rmap {
   void Clear() { map_.clear(); }
 
  private:
-  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> map_;
+  // A frame is nearly always mapped once or twice.
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<uint64_t, 2>> map_;
 };
 
 }  // namespace shadowdiff::impl

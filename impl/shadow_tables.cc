@@ -186,7 +186,7 @@ int ShadowTables::TableLevel(uint64_t hfn) const {
   return page != nullptr ? page->role.level : kPaeRootLevel;
 }
 
-bool ShadowTables::LiveBases(uint64_t hfn, std::vector<uint64_t>* bases) const {
+bool ShadowTables::LiveBases(uint64_t hfn, Bases* bases) const {
   if (live_root_.hpa >> 12 == hfn) {
     bases->push_back(0);
     return true;
@@ -195,7 +195,7 @@ bool ShadowTables::LiveBases(uint64_t hfn, std::vector<uint64_t>* bases) const {
   const ShadowPage* page = cache_.AtFrame(hfn);
   if (page == nullptr) return true;
   for (uint64_t parent : page->parent_sptes) {
-    std::vector<uint64_t> parent_bases;
+    Bases parent_bases;
     if (!LiveBases(parent >> 12, &parent_bases)) return false;
     const uint64_t offset = static_cast<uint64_t>(SpteIndex(parent))
                             << LevelShift(TableLevel(parent >> 12));
@@ -207,7 +207,7 @@ bool ShadowTables::LiveBases(uint64_t hfn, std::vector<uint64_t>* bases) const {
 
 void ShadowTables::QueueFlushThrough(uint64_t spte_hpa) {
   if (flushes_.all()) return;
-  std::vector<uint64_t> bases;
+  Bases bases;
   if (!LiveBases(spte_hpa >> 12, &bases)) {
     flushes_.AddAll();
     return;
@@ -221,7 +221,7 @@ void ShadowTables::QueueFlushThrough(uint64_t spte_hpa) {
 
 void ShadowTables::QueueFlushTable(uint64_t hfn) {
   if (flushes_.all()) return;
-  std::vector<uint64_t> bases;
+  Bases bases;
   if (!LiveBases(hfn, &bases)) {
     flushes_.AddAll();
     return;

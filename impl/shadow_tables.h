@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "host/guest_mmu.h"
 #include "host/host_services.h"
@@ -92,7 +92,9 @@ class ShadowTables {
   int TableLevel(uint64_t hfn) const;
   // Appends the gvas at which the table in frame hfn is reached from the live
   // root. False when there are too many to flush one by one.
-  bool LiveBases(uint64_t hfn, std::vector<uint64_t>* bases) const;
+  using Bases =
+      absl::InlinedVector<uint64_t, TlbFlushBatch::kMaxSingleFlushes + 1>;
+  bool LiveBases(uint64_t hfn, Bases* bases) const;
   // Queues a flush of every translation through the spte at spte_hpa, or
   // through the whole table in frame hfn.
   void QueueFlushThrough(uint64_t spte_hpa);

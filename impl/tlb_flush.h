@@ -2,8 +2,8 @@
 #define SHADOWDIFF_IMPL_TLB_FLUSH_H_
 
 #include <cstdint>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "host/host_services.h"
 #include "impl/counters.h"
 
@@ -23,7 +23,7 @@ class TlbFlushBatch {
   void Commit(host::HostServices& host, MmuCounters& counters);
 
  private:
-  std::vector<uint64_t> gvas_;
+  absl::InlinedVector<uint64_t, kMaxSingleFlushes> gvas_;
   bool all_ = false;
 };
 

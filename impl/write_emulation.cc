@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "host/guest_state.h"
 #include "impl/bug_switches.h"
 #include "impl/guest_entry.h"
@@ -55,7 +55,8 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
   const std::span<ShadowPage* const> shadows =
       tables_.pages().IndirectPagesOf(gpa >> 12);
   // Zapping a page changes the list.
-  const std::vector<ShadowPage*> pages(shadows.begin(), shadows.end());
+  const absl::InlinedVector<ShadowPage*, 2> pages(shadows.begin(),
+                                                  shadows.end());
   for (ShadowPage* page : pages) {
     const std::optional<uint64_t> entry = NewEntry(page->role, gpa, bytes);
     if (!entry.has_value()) {

@@ -8,6 +8,7 @@ namespace shadowdiff::model {
 namespace {
 
 constexpr uint64_t kPageBytes = 4096;
+constexpr size_t kMaxPooledPages = 4096;
 
 uint64_t GfnOf(uint64_t gpa) { return gpa / kPageBytes; }
 uint64_t PageOffset(uint64_t gpa) { return gpa % kPageBytes; }
@@ -33,6 +34,33 @@ GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
   // Sized for a typical case, so that the sets do not grow step by step.
   pages_.reserve(32);
   written_.reserve(32);
+}
+
+GuestMemory::~GuestMemory() {
+  std::vector<std::unique_ptr<Page>>& pool = PagePool();
+  for (auto& [gfn, page] : pages_) {
+    if (pool.size() == kMaxPooledPages) break;
+    pool.push_back(std::move(page));
+  }
+}
+
+std::vector<std::unique_ptr<GuestMemory::Page>>& GuestMemory::PagePool() {
+  thread_local std::vector<std::unique_ptr<Page>> pool;
+  return pool;
+}
+
+GuestMemory::Page& GuestMemory::Materialize(uint64_t gfn) {
+  std::unique_ptr<Page>& page = pages_[gfn];
+  if (page != nullptr) return *page;
+  std::vector<std::unique_ptr<Page>>& pool = PagePool();
+  if (pool.empty()) {
+    page = std::make_unique<Page>();  // value-initialized
+  } else {
+    page = std::move(pool.back());
+    pool.pop_back();
+    page->fill(0);
+  }
+  return *page;
 }
 
 bool GuestMemory::IsRam(uint64_t gpa) const {
@@ -71,9 +99,8 @@ bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     const uint64_t chunk = ChunkInPage(gpa, bytes.size());
     if (IsRam(gpa)) {
-      std::unique_ptr<Page>& page = pages_[GfnOf(gpa)];
-      if (page == nullptr) page = std::make_unique<Page>();
-      std::memcpy(page->data() + PageOffset(gpa), bytes.data(), chunk);
+      std::memcpy(Materialize(GfnOf(gpa)).data() + PageOffset(gpa),
+                  bytes.data(), chunk);
       written_.insert(GfnOf(gpa));
     } else {
       all_ram = false;
