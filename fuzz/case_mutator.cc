@@ -121,6 +121,26 @@ Op AccessOf(uint64_t gva, Rng& rng) {
   return op;
 }
 
+// An access whose outcome `bit` decides for a gva: a supervisor write for
+// CR0.WP (SDM 4.6.1), a load for EFER.NXE (without it the NX bit is reserved,
+// SDM 4.4.2, so a mapping through an NX entry must go) and for CR4.PSE (which
+// decides whether a PDE maps a 4 MB page, SDM 4.3).
+Op AccessDecidedBy(ControlBit bit, uint64_t gva, Rng& rng) {
+  Op op;
+  const uint32_t width = RandomWidth(rng);
+  const uint64_t aligned = gva & ~uint64_t{width - 1};
+  if (bit == CR0_WP) {
+    op.mutable_store()->set_gva(aligned);
+    op.mutable_store()->set_width(width);
+    op.mutable_store()->set_value(rng.Next());
+  } else {
+    op.mutable_load()->set_gva(aligned);
+    op.mutable_load()->set_width(width);
+    op.mutable_load()->set_user(rng.OneIn(2));
+  }
+  return op;
+}
+
 // Every scalar field of m and of the messages inside it.
 void CollectScalars(
     Message& m, std::vector<std::pair<Message*, const FieldDescriptor*>>& out) {
@@ -402,8 +422,8 @@ void CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
 void CaseMutator::ToggleControl(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
-  Op op;
-  SetControl& s = *op.mutable_set_control();
+  Op toggle;
+  SetControl& s = *toggle.mutable_set_control();
   switch (rng.Below(3)) {
     case 0:
       s.set_bit(CR0_WP);
@@ -418,7 +438,17 @@ void CaseMutator::ToggleControl(Case& c, Rng& rng) {
       s.set_value(!scan.state.cr4_pse);
       break;
   }
-  InsertOpAt(c, pos, std::move(op));
+  if (scan.gvas.empty() || rng.OneIn(2)) {
+    InsertOpAt(c, pos, std::move(toggle));
+    return;
+  }
+  // Shadows the bit decides built just before the toggle, and used just
+  // after it: an MMU that keeps them across the change (the bit left out of
+  // the role) maps what the guest may no longer reach.
+  const Op access = AccessDecidedBy(s.bit(), rng.Pick(scan.gvas), rng);
+  InsertOpAt(c, pos, access);
+  InsertOpAt(c, pos + 1, std::move(toggle));
+  InsertOpAt(c, pos + 2, access);
 }
 
 void CaseMutator::ChangeMode(Case& c, Rng& rng) {

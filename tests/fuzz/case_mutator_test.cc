@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fuzz/case_file.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "proto/normalize.h"
 
@@ -14,7 +15,8 @@ namespace {
 // Stands in for LLVMFuzzerMutate, which only exists inside libFuzzer: a
 // deterministic byte change.
 size_t FlipBytes(uint8_t* data, size_t size, size_t max_size) {
-  for (size_t i = 0; i < size; i += 3) data[i] ^= static_cast<uint8_t>(0x5A + i);
+  for (size_t i = 0; i < size; i += 3)
+    data[i] ^= static_cast<uint8_t>(0x5A + i);
   return size;
 }
 
@@ -79,6 +81,61 @@ TEST(CaseMutator, CrossOverSplicesOpsOfTheOther) {
   Case normalized = out;
   Normalize(normalized);
   EXPECT_EQ(Bytes(normalized), Bytes(out));
+}
+
+// The access of the first ops [i, i + 3) of c that are: an access, the
+// toggle, the same access again; nullptr if there are none.
+const Op* ToggleBetweenAccesses(const Case& c, ControlBit bit, bool value,
+                                Op::KindCase access) {
+  for (int i = 0; i + 2 < c.ops_size(); ++i) {
+    const Op& before = c.ops(i);
+    const Op& toggle = c.ops(i + 1);
+    if (before.kind_case() == access && toggle.has_set_control() &&
+        toggle.set_control().bit() == bit &&
+        toggle.set_control().value() == value &&
+        c.ops(i + 2).SerializeAsString() == before.SerializeAsString()) {
+      return &before;
+    }
+  }
+  return nullptr;
+}
+
+// A control bit left out of the shadow role shows only when shadows the bit
+// decides are live at the toggle: the mutator builds such cases, e.g. a
+// supervisor write with CR0.WP clear, the toggle, the write again.
+TEST(CaseMutator, TogglesAControlBetweenAccessesItDecides) {
+  constexpr char kCase[] = R"pb(
+    setup {
+      mode: PAGING_32BIT
+      slots { base_gfn: 0x100 pages: 0x100 host_frame: 0x1000000 }
+      cr3 { gfn: 0x101 }
+      entries {
+        table_gfn: 0x101
+        index: 1
+        bits { present: true writable: true user: true target_gfn: 0x102 }
+      }
+      entries {
+        table_gfn: 0x102
+        index: 0
+        bits { present: true user: true target_gfn: 0x110 }
+      }
+    }
+    ops { load { gva: 0x400000 width: 4 } }
+  )pb";
+  Case seed;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kCase, &seed));
+  Normalize(seed);
+  CaseMutator mutator(FlipBytes);
+  int found = 0;
+  for (uint32_t s = 0; s < 3000; ++s) {
+    Case c = seed;
+    mutator.Mutate(c, s, 1 << 16);
+    const Op* store = ToggleBetweenAccesses(c, CR0_WP, true, Op::kStore);
+    if (store == nullptr) continue;
+    ++found;
+    EXPECT_FALSE(store->store().user()) << "a user write ignores CR0.WP";
+  }
+  EXPECT_GT(found, 0);
 }
 
 // Under -minimize_crash libFuzzer asks for inputs smaller than the crash:
