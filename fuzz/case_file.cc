@@ -16,8 +16,8 @@ namespace shadowdiff {
 namespace {
 
 namespace fs = std::filesystem;
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 // Keeps the first error the text parser reports, with its position.
 class FirstError : public google::protobuf::io::ErrorCollector {
@@ -99,7 +99,9 @@ absl::StatusOr<Case> ReadCaseFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot open", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrFormat("%s: read error", path));
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrFormat("%s: read error", path));
+  }
   return IsTextCaseName(path) ? ParseTextCase(buffer.str(), path)
                               : ParseBinaryCase(buffer.str(), path);
 }
@@ -115,7 +117,9 @@ absl::Status WriteCaseFile(const std::string& path, const Case& c,
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
   out.close();
-  if (!out) return absl::UnavailableError(absl::StrFormat("%s: cannot write", path));
+  if (!out) {
+    return absl::UnavailableError(absl::StrFormat("%s: cannot write", path));
+  }
   return absl::OkStatus();
 }
 

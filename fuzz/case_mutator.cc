@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
@@ -119,6 +120,29 @@ Op AccessOf(uint64_t gva, Rng& rng) {
       break;
   }
   return op;
+}
+
+// e's value made into one whose meaning `bit` decides: read-only for CR0.WP
+// (SDM 4.6.1), bit 63 set for EFER.NXE (PAE and 4-level entries, SDM 4.4.2,
+// 4.5), PS set in a 32-bit PDE for CR4.PSE (SDM 4.3). nullopt where the bit
+// decides nothing about e.
+std::optional<uint64_t> DecidedValue(ControlBit bit, const CaseScan::Entry& e,
+                                     PagingMode mode) {
+  constexpr uint64_t kWritable = 1 << 1;
+  constexpr uint64_t kPageSize = 1 << 7;
+  constexpr uint64_t kBit63 = uint64_t{1} << 63;
+  switch (bit) {
+    case CR0_WP:
+      return e.value & ~kWritable;
+    case EFER_NXE:
+      if (mode == PAGING_32BIT) return std::nullopt;
+      return e.value | kBit63;
+    case CR4_PSE:
+      if (mode != PAGING_32BIT || e.level != 2) return std::nullopt;
+      return e.value | kPageSize;
+    default:
+      return std::nullopt;
+  }
 }
 
 // An access whose outcome `bit` decides for a gva: a supervisor write for
@@ -442,13 +466,41 @@ void CaseMutator::ToggleControl(Case& c, Rng& rng) {
     InsertOpAt(c, pos, std::move(toggle));
     return;
   }
-  // Shadows the bit decides built just before the toggle, and used just
-  // after it: an MMU that keeps them across the change (the bit left out of
-  // the role) maps what the guest may no longer reach.
-  const Op access = AccessDecidedBy(s.bit(), rng.Pick(scan.gvas), rng);
-  InsertOpAt(c, pos, access);
-  InsertOpAt(c, pos + 1, std::move(toggle));
-  InsertOpAt(c, pos + 2, access);
+  // There and back: shadows the bit decides are built under the other value,
+  // then used under this one again. An MMU that keeps them across the change
+  // (the bit left out of the role) maps what the guest may not reach. The
+  // gva goes through an entry the bit decides: one the case has, or one the
+  // move makes.
+  const PagingMode mode = c.setup().mode();
+  std::vector<const CaseScan::Entry*> decided;
+  std::vector<const CaseScan::Entry*> could_be_decided;
+  for (const CaseScan::Entry& e : scan.entries) {
+    constexpr uint64_t kPresent = 1;
+    const std::optional<uint64_t> value = DecidedValue(s.bit(), e, mode);
+    if ((e.value & kPresent) == 0 || !value.has_value()) continue;
+    (*value == e.value ? decided : could_be_decided).push_back(&e);
+  }
+  int at = pos;
+  uint64_t gva = rng.Pick(scan.gvas);
+  if (!decided.empty() && !rng.OneIn(4)) {
+    gva = rng.Pick(decided)->gva;
+  } else if (!could_be_decided.empty() && rng.OneIn(2)) {
+    const CaseScan::Entry& e = *rng.Pick(could_be_decided);
+    Op write;
+    WriteEntry& w = *write.mutable_write_entry();
+    w.set_table_gfn(e.gpa >> 12);
+    w.set_index(static_cast<uint32_t>((e.gpa & 0xFFF) / EntryBytes(mode)));
+    w.set_raw(*DecidedValue(s.bit(), e, mode));
+    InsertOpAt(c, at++, std::move(write));
+    gva = e.gva;
+  }
+  const Op access = AccessDecidedBy(s.bit(), gva, rng);
+  Op toggle_back = toggle;
+  toggle_back.mutable_set_control()->set_value(!s.value());
+  InsertOpAt(c, at++, std::move(toggle));
+  InsertOpAt(c, at++, access);
+  InsertOpAt(c, at++, std::move(toggle_back));
+  InsertOpAt(c, at, access);
 }
 
 void CaseMutator::ChangeMode(Case& c, Rng& rng) {

@@ -16,10 +16,23 @@ uint64_t Qword(const std::array<uint8_t, 4096>& page, uint64_t offset) {
   return v;
 }
 
+// Pages as the memories hold them, nullptr for one that reads as zero.
+bool SamePage(const uint8_t* a, const uint8_t* b) {
+  static constexpr std::array<uint8_t, 4096> kZeroPage{};
+  if (a == nullptr && b == nullptr) return true;
+  return std::memcmp(a == nullptr ? kZeroPage.data() : a,
+                     b == nullptr ? kZeroPage.data() : b,
+                     kZeroPage.size()) == 0;
+}
+
 }  // namespace
 
 std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
     uint64_t gfn, std::span<const uint64_t> optional_accessed_entries) {
+  // Nearly always equal: compared where they lie, copied only when not.
+  if (SamePage(reference_.PageBytes(gfn), cpu_.GuestPageBytes(gfn))) {
+    return std::nullopt;
+  }
   // Both reads fill the whole page (zero outside RAM).
   std::array<uint8_t, 4096> ref;
   std::array<uint8_t, 4096> mmu;

@@ -20,9 +20,8 @@ absl::StatusOr<std::unique_ptr<host::GuestMmu>> MakeMmu(
   } else if (name == "naive") {
     options.strategy = impl::ShadowMmu::Strategy::kNaive;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("unknown MMU '%s' (known: %s)", name,
-                        absl::StrJoin(MmuNames(), ", ")));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "unknown MMU '%s' (known: %s)", name, absl::StrJoin(MmuNames(), ", ")));
   }
   return std::make_unique<impl::ShadowMmu>(options);
 }

@@ -19,8 +19,8 @@ std::vector<std::string> MmuNames();
 
 // `inject` is a comma-separated list of bug-zoo switches to turn on; an unknown
 // name or MMU is an InvalidArgumentError that lists the valid ones.
-absl::StatusOr<std::unique_ptr<host::GuestMmu>> MakeMmu(std::string_view name,
-                                                        std::string_view inject);
+absl::StatusOr<std::unique_ptr<host::GuestMmu>> MakeMmu(
+    std::string_view name, std::string_view inject);
 
 }  // namespace shadowdiff
 

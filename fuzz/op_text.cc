@@ -53,13 +53,12 @@ std::string OpText(const Op& op, PagingMode mode) {
       const WriteEntry& w = op.write_entry();
       return absl::StrFormat(
           "write_entry table gfn 0x%x index %d (gpa 0x%x) := 0x%x",
-          w.table_gfn(), w.index(), EntryAddress(w, mode),
-          EntryValue(w, mode));
+          w.table_gfn(), w.index(), EntryAddress(w, mode), EntryValue(w, mode));
     }
     case Op::kPhysWrite:
       return absl::StrFormat("phys_write %d bytes 0x%x at gpa 0x%x",
-                             op.phys_write().length(),
-                             op.phys_write().value(), op.phys_write().gpa());
+                             op.phys_write().length(), op.phys_write().value(),
+                             op.phys_write().gpa());
     case Op::kInvlpg:
       return absl::StrFormat("invlpg gva 0x%x", op.invlpg().gva());
     case Op::kLoadCr3:

@@ -20,22 +20,40 @@ int OpKindAt(const Case& c, int index) {
 // narrower accesses, zero values.
 std::vector<Op> SimplerOps(const Op& op) {
   std::vector<Op> out;
-  auto add = [&out](Op o) { out.push_back(std::move(o)); };
+  auto variant = [&](auto edit) {
+    Op o = op;
+    edit(o);
+    out.push_back(std::move(o));
+  };
   switch (op.kind_case()) {
     case Op::kStore:
-      if (op.store().user()) { Op o = op; o.mutable_store()->set_user(false); add(o); }
-      if (op.store().value() != 0) { Op o = op; o.mutable_store()->set_value(0); add(o); }
-      if (op.store().width() > 1) { Op o = op; o.mutable_store()->set_width(1); add(o); }
+      if (op.store().user()) {
+        variant([](Op& o) { o.mutable_store()->set_user(false); });
+      }
+      if (op.store().value() != 0) {
+        variant([](Op& o) { o.mutable_store()->set_value(0); });
+      }
+      if (op.store().width() > 1) {
+        variant([](Op& o) { o.mutable_store()->set_width(1); });
+      }
       break;
     case Op::kLoad:
-      if (op.load().user()) { Op o = op; o.mutable_load()->set_user(false); add(o); }
-      if (op.load().width() > 1) { Op o = op; o.mutable_load()->set_width(1); add(o); }
+      if (op.load().user()) {
+        variant([](Op& o) { o.mutable_load()->set_user(false); });
+      }
+      if (op.load().width() > 1) {
+        variant([](Op& o) { o.mutable_load()->set_width(1); });
+      }
       break;
     case Op::kFetch:
-      if (op.fetch().user()) { Op o = op; o.mutable_fetch()->set_user(false); add(o); }
+      if (op.fetch().user()) {
+        variant([](Op& o) { o.mutable_fetch()->set_user(false); });
+      }
       break;
     case Op::kPhysWrite:
-      if (op.phys_write().value() != 0) { Op o = op; o.mutable_phys_write()->set_value(0); add(o); }
+      if (op.phys_write().value() != 0) {
+        variant([](Op& o) { o.mutable_phys_write()->set_value(0); });
+      }
       break;
     default:
       break;

@@ -36,8 +36,10 @@ std::string FormatWalk(const model::WalkResult& walk, PagingMode mode) {
     case model::WalkResult::Status::kOk:
       absl::StrAppendFormat(
           &out, "    -> gpa 0x%x, %s page, %s %s %s, %s %s\n", walk.gpa,
-          PageSizeText(walk.page_size), walk.writable ? "writable" : "read-only",
-          walk.user ? "user" : "supervisor", walk.nx ? "no-execute" : "executable",
+          PageSizeText(walk.page_size),
+          walk.writable ? "writable" : "read-only",
+          walk.user ? "user" : "supervisor",
+          walk.nx ? "no-execute" : "executable",
           walk.all_accessed ? "all accessed" : "not all accessed",
           walk.dirty ? "dirty" : "clean");
       break;
@@ -76,17 +78,18 @@ namespace {
 
 // Addresses, frames and entry values read best in hex; the text parser
 // takes 0x numbers as they are.
-class HexPrinter final : public google::protobuf::TextFormat::FastFieldValuePrinter {
+class HexPrinter final
+    : public google::protobuf::TextFormat::FastFieldValuePrinter {
  public:
-  void PrintUInt32(uint32_t value,
-                   google::protobuf::TextFormat::BaseTextGenerator* out)
-      const override {
+  void PrintUInt32(
+      uint32_t value,
+      google::protobuf::TextFormat::BaseTextGenerator* out) const override {
     out->PrintString(value < 10 ? absl::StrCat(value)
                                 : absl::StrFormat("0x%x", value));
   }
-  void PrintUInt64(uint64_t value,
-                   google::protobuf::TextFormat::BaseTextGenerator* out)
-      const override {
+  void PrintUInt64(
+      uint64_t value,
+      google::protobuf::TextFormat::BaseTextGenerator* out) const override {
     out->PrintString(value < 10 ? absl::StrCat(value)
                                 : absl::StrFormat("0x%x", value));
   }
@@ -105,9 +108,8 @@ std::string CaseText(const Case& c) {
 
 std::string FormatReport(const Case& c, const Divergence& d,
                          std::string_view mmu_name) {
-  std::string out = absl::StrFormat(
-      "shadowdiff: DIVERGENCE (%s) at %s\n", KindName(d.kind),
-      OpLabel(c, d.op_index));
+  std::string out = absl::StrFormat("shadowdiff: DIVERGENCE (%s) at %s\n",
+                                    KindName(d.kind), OpLabel(c, d.op_index));
   absl::StrAppendFormat(&out, "  mode %s, MMU under test: %s\n",
                         ModeName(c.setup().mode()), mmu_name);
   absl::StrAppendFormat(&out, "  what: %s\n", d.summary);

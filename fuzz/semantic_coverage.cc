@@ -24,30 +24,49 @@ std::string FaultKind(uint32_t error_code) {
 
 const std::vector<std::string>& FixedItems() {
   static const std::vector<std::string> items = {
-      "mode 32-bit", "mode PAE", "mode 4-level",
-      "op store", "op load", "op fetch", "op write_entry", "op phys_write",
-      "op invlpg", "op load_cr3", "op set_control",
-      "guest #PF: not present", "guest #PF: reserved bit",
+      "mode 32-bit",
+      "mode PAE",
+      "mode 4-level",
+      "op store",
+      "op load",
+      "op fetch",
+      "op write_entry",
+      "op phys_write",
+      "op invlpg",
+      "op load_cr3",
+      "op set_control",
+      "guest #PF: not present",
+      "guest #PF: reserved bit",
       "guest #PF: user access to supervisor page",
       "guest #PF: user write to read-only page",
       "guest #PF: supervisor write to read-only page",
       "guest #PF: fetch from no-execute page",
-      "guest MMIO access", "CR3 load refused (#GP)",
+      "guest MMIO access",
+      "CR3 load refused (#GP)",
   };
   return items;
 }
 
 std::string OpKindName(const Op& op) {
   switch (op.kind_case()) {
-    case Op::kStore: return "op store";
-    case Op::kLoad: return "op load";
-    case Op::kFetch: return "op fetch";
-    case Op::kWriteEntry: return "op write_entry";
-    case Op::kPhysWrite: return "op phys_write";
-    case Op::kInvlpg: return "op invlpg";
-    case Op::kLoadCr3: return "op load_cr3";
-    case Op::kSetControl: return "op set_control";
-    case Op::KIND_NOT_SET: break;
+    case Op::kStore:
+      return "op store";
+    case Op::kLoad:
+      return "op load";
+    case Op::kFetch:
+      return "op fetch";
+    case Op::kWriteEntry:
+      return "op write_entry";
+    case Op::kPhysWrite:
+      return "op phys_write";
+    case Op::kInvlpg:
+      return "op invlpg";
+    case Op::kLoadCr3:
+      return "op load_cr3";
+    case Op::kSetControl:
+      return "op set_control";
+    case Op::KIND_NOT_SET:
+      break;
   }
   return "op (none)";
 }

@@ -15,10 +15,11 @@ namespace shadowdiff::host {
 
 // The root the host walker starts from.
 //  k4Level: a 4-level table of 64-bit entries at hpa.
-//  kPae:    a 4-entry root of 64-bit entries at hpa (32-byte aligned), indexed by
-//           gva bits 31:30, each pointing at a 64-bit-format PD; only P and the
-//           frame address are used in these four entries (as in KVM's pae_root
-//           for 32-bit and PAE guests). gvas are 32-bit there.
+//  kPae:    a 4-entry root of 64-bit entries at hpa (32-byte aligned),
+//           indexed by gva bits 31:30, each pointing at a 64-bit-format PD;
+//           only P and the frame address are used in these four entries (as
+//           in KVM's pae_root for 32-bit and PAE guests). gvas are 32-bit
+//           there.
 struct HostRoot {
   enum class Kind { k4Level, kPae };
   Kind kind = Kind::k4Level;

@@ -193,6 +193,11 @@ std::optional<uint64_t> HostCpu::GpaToHpa(uint64_t gpa) const {
   return *hfn * kPageBytes + gpa % kPageBytes;
 }
 
+const uint8_t* HostCpu::GuestPageBytes(uint64_t gfn) const {
+  const std::optional<uint64_t> hfn = GfnToHfn(gfn);
+  return hfn.has_value() ? memory_.FrameBytes(*hfn) : nullptr;
+}
+
 bool HostCpu::ReadGuest(uint64_t gpa, std::span<uint8_t> out) const {
   bool all_ram = true;
   ForEachPagePiece(

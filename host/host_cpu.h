@@ -75,6 +75,10 @@ class HostCpu final : public HostServices {
   // anyone), as gfns, each once.
   void TakeWrittenGfns(std::vector<uint64_t>* out);
 
+  // The bytes of guest page gfn, or nullptr while it reads as zero (never
+  // written, or not RAM): lets a whole page be compared without copying it.
+  const uint8_t* GuestPageBytes(uint64_t gfn) const;
+
   // Writes guest RAM directly, without telling the MMU (case setup only).
   void InitGuest(uint64_t gpa, std::span<const uint8_t> bytes);
 

@@ -1,6 +1,5 @@
 #include "host/host_walker.h"
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -72,10 +71,9 @@ void CollectLeaves(const HostMemory& memory, uint64_t table, int level,
                    std::vector<HostMapping>* out) {
   const uint8_t* bytes = memory.FrameBytes(table / HostMemory::kPageBytes);
   if (bytes == nullptr) return;  // never written: nothing present
-  std::array<uint64_t, spte::kEntriesPerTable> entries;
-  std::memcpy(entries.data(), bytes, HostMemory::kPageBytes);
   for (uint64_t i = 0; i < spte::kEntriesPerTable; ++i) {
-    const uint64_t entry = entries[i];
+    uint64_t entry;
+    std::memcpy(&entry, bytes + 8 * i, sizeof(entry));
     if ((entry & spte::kPresent) == 0 || HasReservedBits(entry, level)) {
       continue;
     }

@@ -20,7 +20,8 @@ inline constexpr uint64_t kNx = 1ull << 63;
 inline constexpr int kHostMaxPhysAddrBits = 46;
 inline constexpr uint64_t kFrameMask =
     ((1ull << kHostMaxPhysAddrBits) - 1) & ~0xFFFull;
-inline constexpr uint64_t kReservedMask = ((1ull << 52) - 1) & ~((1ull << kHostMaxPhysAddrBits) - 1);
+inline constexpr uint64_t kReservedMask =
+    ((1ull << 52) - 1) & ~((1ull << kHostMaxPhysAddrBits) - 1);
 
 inline constexpr int kEntriesPerTable = 512;
 

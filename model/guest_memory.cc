@@ -75,6 +75,11 @@ std::optional<uint64_t> GuestMemory::HostAddress(uint64_t gpa) const {
   return host_frame * kPageBytes + PageOffset(gpa);
 }
 
+const uint8_t* GuestMemory::PageBytes(uint64_t gfn) const {
+  auto page = pages_.find(gfn);
+  return page == pages_.end() ? nullptr : page->second->data();
+}
+
 // Bytes outside RAM read as zero, and the read reports failure.
 bool GuestMemory::Read(uint64_t gpa, std::span<uint8_t> out) const {
   bool all_ram = true;

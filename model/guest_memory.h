@@ -28,6 +28,10 @@ class GuestMemory final : public PhysicalMemory {
   bool Read(uint64_t gpa, std::span<uint8_t> out) const override;
   bool Write(uint64_t gpa, std::span<const uint8_t> bytes) override;
 
+  // The bytes of page gfn, or nullptr while it reads as zero (never written,
+  // or not RAM): lets a whole page be compared without copying it.
+  const uint8_t* PageBytes(uint64_t gfn) const;
+
   // The host-physical address backing gpa, if gpa is RAM.
   std::optional<uint64_t> HostAddress(uint64_t gpa) const;
 

@@ -15,7 +15,8 @@ inline constexpr int kMaxSetupBytes = 256;
 
 // The guest's MAXPHYADDR: gpas are below 2^36, gfns below 2^24.
 inline constexpr int kGuestMaxPhysAddrBits = 36;
-inline constexpr uint64_t kGfnLimit = uint64_t{1} << (kGuestMaxPhysAddrBits - 12);
+inline constexpr uint64_t kGfnLimit = uint64_t{1}
+                                      << (kGuestMaxPhysAddrBits - 12);
 // CR3 holds 32 bits outside 4-level mode.
 inline constexpr uint64_t kCr3GfnLimit32 = uint64_t{1} << 20;
 // Host frames backing guest RAM lie in [kHostFrameBase, kHostFrameLimit):

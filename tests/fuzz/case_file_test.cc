@@ -14,8 +14,7 @@ using ::testing::HasSubstr;
 
 TEST(CaseFile, TextErrorNamesLineAndColumn) {
   // Line 3, column 9 is where the unknown field name starts.
-  const std::string text =
-      "setup {\n  mode: PAGING_PAE\n  bogus: 1\n}\n";
+  const std::string text = "setup {\n  mode: PAGING_PAE\n  bogus: 1\n}\n";
   absl::StatusOr<Case> c = ParseTextCase(text, "broken.textproto");
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(std::string(c.status().message()),

@@ -83,59 +83,93 @@ TEST(CaseMutator, CrossOverSplicesOpsOfTheOther) {
   EXPECT_EQ(Bytes(normalized), Bytes(out));
 }
 
-// The access of the first ops [i, i + 3) of c that are: an access, the
-// toggle, the same access again; nullptr if there are none.
-const Op* ToggleBetweenAccesses(const Case& c, ControlBit bit, bool value,
-                                Op::KindCase access) {
-  for (int i = 0; i + 2 < c.ops_size(); ++i) {
-    const Op& before = c.ops(i);
-    const Op& toggle = c.ops(i + 1);
-    if (before.kind_case() == access && toggle.has_set_control() &&
-        toggle.set_control().bit() == bit &&
-        toggle.set_control().value() == value &&
-        c.ops(i + 2).SerializeAsString() == before.SerializeAsString()) {
-      return &before;
+// Where ops [i, i + 4) of c go there and back: `bit` set to !value, an
+// access, `bit` set to value again, the same access; -1 if nowhere.
+int ThereAndBack(const Case& c, ControlBit bit, bool value) {
+  auto is_toggle = [&](const Op& op, bool to) {
+    return op.has_set_control() && op.set_control().bit() == bit &&
+           op.set_control().value() == to;
+  };
+  for (int i = 0; i + 3 < c.ops_size(); ++i) {
+    if (is_toggle(c.ops(i), !value) && is_toggle(c.ops(i + 2), value) &&
+        c.ops(i + 1).SerializeAsString() == c.ops(i + 3).SerializeAsString()) {
+      return i;
     }
   }
-  return nullptr;
+  return -1;
+}
+
+// 32-bit, CR0.WP clear: gvas 0x400000-0x403000 map gfns 0x110-0x113 through
+// PDE[1] of the PD at 0x101 and PTEs 0-3 of the PT at 0x102, and are loaded.
+// PTEs 1-3 are writable; the test chooses for PTE 0.
+Case WpCase(bool pte_writable) {
+  Case c;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"(
+        setup {
+          mode: PAGING_32BIT
+          slots { base_gfn: 0x100 pages: 0x100 host_frame: 0x1000000 }
+          cr3 { gfn: 0x101 }
+          entries { table_gfn: 0x101 index: 1 bits { present: true writable: true user: true target_gfn: 0x102 } }
+          entries { table_gfn: 0x102 index: 0 bits { present: true user: true target_gfn: 0x110 } }
+          entries { table_gfn: 0x102 index: 1 bits { present: true writable: true user: true target_gfn: 0x111 } }
+          entries { table_gfn: 0x102 index: 2 bits { present: true writable: true user: true target_gfn: 0x112 } }
+          entries { table_gfn: 0x102 index: 3 bits { present: true writable: true user: true target_gfn: 0x113 } }
+        }
+        ops { load { gva: 0x400000 width: 4 } }
+        ops { load { gva: 0x401000 width: 4 } }
+        ops { load { gva: 0x402000 width: 4 } }
+        ops { load { gva: 0x403000 width: 4 } }
+      )",
+      &c));
+  c.mutable_setup()->mutable_entries(1)->mutable_bits()->set_writable(
+      pte_writable);
+  Normalize(c);
+  return c;
 }
 
 // A control bit left out of the shadow role shows only when shadows the bit
-// decides are live at the toggle: the mutator builds such cases, e.g. a
-// supervisor write with CR0.WP clear, the toggle, the write again.
-TEST(CaseMutator, TogglesAControlBetweenAccessesItDecides) {
-  constexpr char kCase[] = R"pb(
-    setup {
-      mode: PAGING_32BIT
-      slots { base_gfn: 0x100 pages: 0x100 host_frame: 0x1000000 }
-      cr3 { gfn: 0x101 }
-      entries {
-        table_gfn: 0x101
-        index: 1
-        bits { present: true writable: true user: true target_gfn: 0x102 }
-      }
-      entries {
-        table_gfn: 0x102
-        index: 0
-        bits { present: true user: true target_gfn: 0x110 }
-      }
-    }
-    ops { load { gva: 0x400000 width: 4 } }
-  )pb";
-  Case seed;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kCase, &seed));
-  Normalize(seed);
+// decides are live across a change: the mutator builds such cases, e.g.
+// CR0.WP set, a supervisor write to a read-only page, WP clear again, the
+// write again.
+TEST(CaseMutator, GoesThereAndBackAcrossAControlBit) {
   CaseMutator mutator(FlipBytes);
+  const Case seed = WpCase(/*pte_writable=*/false);
   int found = 0;
+  int through_read_only_pte = 0;
   for (uint32_t s = 0; s < 3000; ++s) {
     Case c = seed;
     mutator.Mutate(c, s, 1 << 16);
-    const Op* store = ToggleBetweenAccesses(c, CR0_WP, true, Op::kStore);
-    if (store == nullptr) continue;
+    const int at = ThereAndBack(c, CR0_WP, false);
+    if (at < 0 || !c.ops(at + 1).has_store()) continue;
     ++found;
-    EXPECT_FALSE(store->store().user()) << "a user write ignores CR0.WP";
+    const Store& store = c.ops(at + 1).store();
+    EXPECT_FALSE(store.user()) << "a user write ignores CR0.WP";
+    through_read_only_pte += (store.gva() >> 12) == 0x400;
   }
   EXPECT_GT(found, 0);
+  // The read-only page is preferred to the three writable ones.
+  EXPECT_GT(through_read_only_pte, found / 2);
+}
+
+// Where the case has no entry the bit decides, the move makes one first.
+TEST(CaseMutator, MakesAnEntryTheControlBitDecides) {
+  CaseMutator mutator(FlipBytes);
+  const Case seed = WpCase(/*pte_writable=*/true);
+  int made = 0;
+  for (uint32_t s = 0; s < 3000; ++s) {
+    Case c = seed;
+    mutator.Mutate(c, s, 1 << 16);
+    const int at = ThereAndBack(c, CR0_WP, false);
+    if (at < 1 || !c.ops(at - 1).has_write_entry()) continue;
+    const WriteEntry& w = c.ops(at - 1).write_entry();
+    const bool pde = w.table_gfn() == 0x101 && w.index() == 1;
+    const bool pte = w.table_gfn() == 0x102 && w.index() < 4;
+    if (!pde && !pte) continue;
+    ++made;
+    EXPECT_EQ(w.raw() & 2, 0u) << "R/W must be clear";
+  }
+  EXPECT_GT(made, 0);
 }
 
 // Under -minimize_crash libFuzzer asks for inputs smaller than the crash:

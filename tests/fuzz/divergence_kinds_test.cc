@@ -16,7 +16,7 @@ using Flaw = testing::ReferenceBackedMmu::Flaw;
 
 // A 4-level guest: PML4 at gfn 1, PDPT at 2, PD at 3, PT at 4; PT entries
 // 0x10.. map gvas 0x10000.. . RAM is gfns 0..63 in host frames 0x1000000...
-constexpr char kFourLevelSetup[] = R"pb(
+constexpr char kFourLevelSetup[] = R"(
   setup {
     mode: PAGING_4LEVEL
     cr0_wp: true
@@ -33,7 +33,7 @@ constexpr char kFourLevelSetup[] = R"pb(
     # 0x13000: user, read-only.
     entries { table_gfn: 4 index: 0x13 bits { present: true user: true target_gfn: 0x13 } }
   }
-)pb";
+)";
 
 Case MakeCase(const std::string& ops) {
   absl::StatusOr<Case> c =
@@ -69,14 +69,14 @@ TEST(DivergenceKinds, WrongErrorCodeIsAnOutcomeDivergence) {
 
 TEST(DivergenceKinds, AcceptedBadPdpteIsAnOutcomeDivergence) {
   // PAE: PDPTE 0 at gpa 0x1000 has bit 1 (reserved there) set: #GP on load.
-  const std::string text = R"pb(
+  const std::string text = R"(
     setup {
       mode: PAGING_PAE
       slots { base_gfn: 0 pages: 16 host_frame: 0x1000000 }
       cr3 { gfn: 1 }
       entries { table_gfn: 1 index: 0 raw: 0x2003 }
     }
-  )pb";
+  )";
   absl::StatusOr<Case> c = ParseTextCase(text, "pae case");
   ASSERT_TRUE(c.ok()) << c.status();
   Normalize(*c);
@@ -94,12 +94,15 @@ TEST(DivergenceKinds, MissingAccessedBitsAreAMemoryDivergence) {
                Flaw::kSetsNoAccessedBits, DivergenceKind::kMemory, 0);
 }
 
+// Maps gva 0x10000, then points its PTE at another frame.
+constexpr char kLoadThenRetargetPte[] = R"(
+  ops { load { gva: 0x10000 width: 4 } }
+  ops { write_entry { table_gfn: 4 index: 0x10 bits { present: true writable: true user: true accessed: true dirty: true target_gfn: 0x12 } } }
+)";
+
 TEST(DivergenceKinds, MappingKeptAfterTableWriteIsAMappingDivergence) {
-  ExpectCaught(R"pb(
-    ops { load { gva: 0x10000 width: 4 } }
-    ops { write_entry { table_gfn: 4 index: 0x10 bits { present: true writable: true user: true accessed: true dirty: true target_gfn: 0x12 } } }
-  )pb",
-               Flaw::kKeepsMappingsOnTableWrite, DivergenceKind::kMapping, 1);
+  ExpectCaught(kLoadThenRetargetPte, Flaw::kKeepsMappingsOnTableWrite,
+               DivergenceKind::kMapping, 1);
 }
 
 TEST(DivergenceKinds, WritableReadOnlyPageIsARightsDivergence) {
@@ -114,11 +117,8 @@ TEST(DivergenceKinds, MappingWithoutAccessedBitsIsUnaccessed) {
 }
 
 TEST(DivergenceKinds, ForgottenFlushIsAStaleTlbDivergence) {
-  ExpectCaught(R"pb(
-    ops { load { gva: 0x10000 width: 4 } }
-    ops { write_entry { table_gfn: 4 index: 0x10 bits { present: true writable: true user: true accessed: true dirty: true target_gfn: 0x12 } } }
-  )pb",
-               Flaw::kForgetsTlbFlush, DivergenceKind::kStaleTlb, 1);
+  ExpectCaught(kLoadThenRetargetPte, Flaw::kForgetsTlbFlush,
+               DivergenceKind::kStaleTlb, 1);
 }
 
 TEST(DivergenceKinds, EndlessRetriesAreALivelock) {
@@ -129,10 +129,10 @@ TEST(DivergenceKinds, EndlessRetriesAreALivelock) {
 TEST(DivergenceKinds, UpperAccessedBitsOfAFaultingWalkMayBeSet) {
   // PTE 0x20 is not present: the walk faults at level 1, and the MMU may set
   // A in the PML4E, PDPTE and PDE above it (SDM 4.8). No divergence.
-  const Case c = MakeCase(R"pb(
+  const Case c = MakeCase(R"(
     ops { load { gva: 0x20000 width: 4 } }
     ops { load { gva: 0x10000 width: 4 } }
-  )pb");
+  )");
   const RunResult result = RunWith(c, Flaw::kSetsUpperAccessedOnFault);
   EXPECT_FALSE(result.divergence.has_value()) << result.divergence->summary;
   EXPECT_EQ(result.ops_run, 2);

@@ -115,8 +115,11 @@ host::FaultResolution ReferenceBackedMmu::HandleHostFault(
   for (const model::WalkLevel& level : walk.levels) {
     if (!level.from_register) entries.push_back(level.entry_gpa);
   }
-  if (auto fault = model::AccessFault(walk, state_, ModelAccessKind(kind), user)) {
-    if (flaw_ == Flaw::kDropsPresentBitInErrorCode) *fault &= ~model::kPfPresent;
+  if (auto fault =
+          model::AccessFault(walk, state_, ModelAccessKind(kind), user)) {
+    if (flaw_ == Flaw::kDropsPresentBitInErrorCode) {
+      *fault &= ~model::kPfPresent;
+    }
     if (flaw_ == Flaw::kSetsUpperAccessedOnFault && !entries.empty()) {
       // Entries above the faulting one: all but the last the walk read.
       entries.pop_back();
@@ -147,11 +150,13 @@ host::FaultResolution ReferenceBackedMmu::HandleHostFault(
   if (write) {
     // A supervisor write allowed only by CR0.WP=0 must not open the page to
     // user mode.
-    rights = {.writable = true, .user = walk.user && walk.writable, .nx = walk.nx};
+    rights = {
+        .writable = true, .user = walk.user && walk.writable, .nx = walk.nx};
   } else {
-    rights = {.writable = walk.writable && walk.dirty && !table_gfns_.contains(gfn),
-              .user = walk.user,
-              .nx = walk.nx};
+    rights = {
+        .writable = walk.writable && walk.dirty && !table_gfns_.contains(gfn),
+        .user = walk.user,
+        .nx = walk.nx};
   }
   if (flaw_ == Flaw::kMapsEverythingWritable) rights.writable = true;
   MapPage(gva, *hfn << 12, rights);
@@ -159,15 +164,16 @@ host::FaultResolution ReferenceBackedMmu::HandleHostFault(
     const uint64_t next = (gva & ~0xFFFull) + 0x1000;
     const model::WalkResult w = model::Walk(memory, state_, next);
     const std::optional<uint64_t> next_hfn =
-        w.status == model::WalkResult::Status::kOk ? host_->GfnToHfn(w.gpa >> 12)
-                                                   : std::nullopt;
+        w.status == model::WalkResult::Status::kOk
+            ? host_->GfnToHfn(w.gpa >> 12)
+            : std::nullopt;
     if (next_hfn) MapPage(next, *next_hfn << 12, {false, w.user, w.nx});
   }
   return host::FaultResolution::Retry();
 }
 
-void ReferenceBackedMmu::SetAccessedDirty(const std::vector<uint64_t>& entry_gpas,
-                                          uint64_t leaf, bool dirty) {
+void ReferenceBackedMmu::SetAccessedDirty(
+    const std::vector<uint64_t>& entry_gpas, uint64_t leaf, bool dirty) {
   for (uint64_t gpa : entry_gpas) {
     uint8_t low = 0;
     host_->ReadGuest(gpa, std::span(&low, 1));
@@ -182,10 +188,10 @@ uint64_t ReferenceBackedMmu::TableAt(uint64_t entry_hpa) {
   if (entry & spte::kPresent) return spte::FrameAddress(entry);
   const uint64_t frame = *host_->AllocateFrame() << 12;
   frames_.push_back(frame >> 12);
-  const uint64_t link = root_.kind == host::HostRoot::Kind::kPae &&
-                                entry_hpa - root_.hpa < 32
-                            ? spte::kPresent
-                            : spte::kPresent | spte::kWritable | spte::kUser;
+  const uint64_t link =
+      root_.kind == host::HostRoot::Kind::kPae && entry_hpa - root_.hpa < 32
+          ? spte::kPresent
+          : spte::kPresent | spte::kWritable | spte::kUser;
   host_->WriteSpte(entry_hpa, frame | link);
   return frame;
 }

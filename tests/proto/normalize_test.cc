@@ -3,8 +3,8 @@
 #include <random>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
 #include "proto/limits.h"
 
 namespace shadowdiff {
@@ -20,10 +20,14 @@ void RandomFill(google::protobuf::Message& m, std::mt19937_64& rng) {
   const google::protobuf::Reflection* r = m.GetReflection();
   auto value = [&rng]() -> uint64_t {
     switch (rng() % 4) {
-      case 0: return rng() % 16;
-      case 1: return rng() % 5000;
-      case 2: return ~uint64_t{0} - rng() % 16;
-      default: return rng();
+      case 0:
+        return rng() % 16;
+      case 1:
+        return rng() % 5000;
+      case 2:
+        return ~uint64_t{0} - rng() % 16;
+      default:
+        return rng();
     }
   };
   for (int i = 0; i < d->field_count(); ++i) {
@@ -33,17 +37,20 @@ void RandomFill(google::protobuf::Message& m, std::mt19937_64& rng) {
     for (int n = 0; n < count; ++n) {
       switch (f->cpp_type()) {
         case FieldDescriptor::CPPTYPE_MESSAGE: {
-          google::protobuf::Message* sub =
-              f->is_repeated() ? r->AddMessage(&m, f) : r->MutableMessage(&m, f);
+          google::protobuf::Message* sub = f->is_repeated()
+                                               ? r->AddMessage(&m, f)
+                                               : r->MutableMessage(&m, f);
           if (rng() % 4 != 0) RandomFill(*sub, rng);
           break;
         }
         case FieldDescriptor::CPPTYPE_UINT64:
-          f->is_repeated() ? r->AddUInt64(&m, f, value()) : r->SetUInt64(&m, f, value());
+          f->is_repeated() ? r->AddUInt64(&m, f, value())
+                           : r->SetUInt64(&m, f, value());
           break;
         case FieldDescriptor::CPPTYPE_UINT32:
-          f->is_repeated() ? r->AddUInt32(&m, f, static_cast<uint32_t>(value()))
-                           : r->SetUInt32(&m, f, static_cast<uint32_t>(value()));
+          f->is_repeated()
+              ? r->AddUInt32(&m, f, static_cast<uint32_t>(value()))
+              : r->SetUInt32(&m, f, static_cast<uint32_t>(value()));
           break;
         case FieldDescriptor::CPPTYPE_BOOL:
           r->SetBool(&m, f, rng() % 2);
@@ -90,7 +97,8 @@ TEST(Normalize, IsIdempotentOnStructuredExtremes) {
         op.mutable_store()->set_value(~uint64_t{0});
         break;
       case 1:
-        op.mutable_phys_write()->set_gpa(0xFFF + (static_cast<uint64_t>(i) << 40));
+        op.mutable_phys_write()->set_gpa(0xFFF +
+                                         (static_cast<uint64_t>(i) << 40));
         op.mutable_phys_write()->set_length(i);
         op.mutable_phys_write()->set_value(~uint64_t{0});
         break;
