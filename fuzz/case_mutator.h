@@ -50,13 +50,15 @@ class CaseMutator {
   void MoveOp(Case& c, Rng& rng);
   void ChangeField(Case& c, Rng& rng);
 
-  // Page-table-aware moves; each inserts one op at a random position, aimed
-  // with the scan of the case up to there.
+  // Page-table-aware moves; each inserts a few ops at a random position,
+  // aimed with the scan of the case up to there.
   void AimTableWrite(Case& c, Rng& rng);
   // The guest reuses a page it has written as data as a page table, then
   // edits an entry through its old data mapping.
   void RecycleDataPageAsTable(Case& c, Rng& rng);
   void InsertFlushOrSwitch(Case& c, Rng& rng);
+  // Flips CR0.WP, EFER.NXE or CR4.PSE; half the time there and back around
+  // an access through an entry the bit decides.
   void ToggleControl(Case& c, Rng& rng);
   void ChangeMode(Case& c, Rng& rng);
 
