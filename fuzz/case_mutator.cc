@@ -98,27 +98,49 @@ uint64_t MutatedEntry(const CaseScan::Entry& e, const Case& c,
   }
 }
 
-Op AccessOf(uint64_t gva, Rng& rng) {
+// A load or a store of width bytes at gva aligned down to the width.
+Op LoadOf(uint64_t gva, uint32_t width, bool user) {
   Op op;
+  op.mutable_load()->set_gva(gva & ~uint64_t{width - 1});
+  op.mutable_load()->set_width(width);
+  op.mutable_load()->set_user(user);
+  return op;
+}
+
+Op StoreOf(uint64_t gva, uint32_t width, uint64_t value, bool user) {
+  Op op;
+  op.mutable_store()->set_gva(gva & ~uint64_t{width - 1});
+  op.mutable_store()->set_width(width);
+  op.mutable_store()->set_value(value);
+  op.mutable_store()->set_user(user);
+  return op;
+}
+
+Op AccessOf(uint64_t gva, Rng& rng) {
   const uint32_t width = RandomWidth(rng);
-  const uint64_t aligned = gva & ~uint64_t{width - 1};
   switch (rng.Below(3)) {
     case 0:
-      op.mutable_load()->set_gva(aligned);
-      op.mutable_load()->set_width(width);
-      op.mutable_load()->set_user(rng.OneIn(2));
-      break;
-    case 1:
-      op.mutable_store()->set_gva(aligned);
-      op.mutable_store()->set_width(width);
-      op.mutable_store()->set_value(rng.Next());
-      op.mutable_store()->set_user(rng.OneIn(2));
-      break;
-    default:
+      return LoadOf(gva, width, rng.OneIn(2));
+    case 1: {
+      const uint64_t value = rng.Next();
+      return StoreOf(gva, width, value, rng.OneIn(2));
+    }
+    default: {
+      Op op;
       op.mutable_fetch()->set_gva(gva);
       op.mutable_fetch()->set_user(rng.OneIn(2));
-      break;
+      return op;
+    }
   }
+}
+
+// A write_entry op that sets the entry at entry_gpa to raw.
+Op RawEntryWrite(uint64_t entry_gpa, uint64_t entry_bytes, uint64_t raw) {
+  Op op;
+  WriteEntry& w = *op.mutable_write_entry();
+  w.set_table_gfn(entry_gpa >> 12);
+  w.set_index(static_cast<uint32_t>((entry_gpa & 0xFFF) / entry_bytes));
+  w.set_raw(raw);
   return op;
 }
 
@@ -150,19 +172,9 @@ std::optional<uint64_t> DecidedValue(ControlBit bit, const CaseScan::Entry& e,
 // SDM 4.4.2, so a mapping through an NX entry must go) and for CR4.PSE (which
 // decides whether a PDE maps a 4 MB page, SDM 4.3).
 Op AccessDecidedBy(ControlBit bit, uint64_t gva, Rng& rng) {
-  Op op;
   const uint32_t width = RandomWidth(rng);
-  const uint64_t aligned = gva & ~uint64_t{width - 1};
-  if (bit == CR0_WP) {
-    op.mutable_store()->set_gva(aligned);
-    op.mutable_store()->set_width(width);
-    op.mutable_store()->set_value(rng.Next());
-  } else {
-    op.mutable_load()->set_gva(aligned);
-    op.mutable_load()->set_width(width);
-    op.mutable_load()->set_user(rng.OneIn(2));
-  }
-  return op;
+  if (bit == CR0_WP) return StoreOf(gva, width, rng.Next(), /*user=*/false);
+  return LoadOf(gva, width, rng.OneIn(2));
 }
 
 // Every scalar field of m and of the messages inside it.
@@ -365,10 +377,7 @@ void CaseMutator::AimTableWrite(Case& c, Rng& rng) {
     p.set_length(static_cast<uint32_t>(entry_bytes));
     p.set_value(forward ? value >> (8 * shift) : value << (8 * shift));
   } else {
-    WriteEntry& w = *op.mutable_write_entry();
-    w.set_table_gfn(e.gpa >> 12);
-    w.set_index(static_cast<uint32_t>((e.gpa & 0xFFF) / entry_bytes));
-    w.set_raw(value);
+    op = RawEntryWrite(e.gpa, entry_bytes, value);
   }
   InsertOpAt(c, pos, std::move(op));
   // Most writes only show when something uses the entry afterwards.
@@ -407,14 +416,10 @@ void CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
     s.set_value(value);
     return op;
   };
-  Op directory_write;
-  WriteEntry& w = *directory_write.mutable_write_entry();
-  w.set_table_gfn(directory.gpa >> 12);
-  w.set_index(static_cast<uint32_t>((directory.gpa & 0xFFF) / entry_bytes));
-  w.set_raw((data.gfn << 12) | kPresentWritableUserAccessed);
-  Op walk_through_table;
-  walk_through_table.mutable_load()->set_gva(through_table);
-  walk_through_table.mutable_load()->set_width(1);
+  Op directory_write =
+      RawEntryWrite(directory.gpa, entry_bytes,
+                    (data.gfn << 12) | kPresentWritableUserAccessed);
+  const Op walk_through_table = LoadOf(through_table, 1, /*user=*/false);
   // A store while the page is data (the host may map it writable), the page
   // becomes a table and is walked, then the entry changes through the old
   // mapping and is used again.
@@ -486,12 +491,9 @@ void CaseMutator::ToggleControl(Case& c, Rng& rng) {
     gva = rng.Pick(decided)->gva;
   } else if (!could_be_decided.empty() && rng.OneIn(2)) {
     const CaseScan::Entry& e = *rng.Pick(could_be_decided);
-    Op write;
-    WriteEntry& w = *write.mutable_write_entry();
-    w.set_table_gfn(e.gpa >> 12);
-    w.set_index(static_cast<uint32_t>((e.gpa & 0xFFF) / EntryBytes(mode)));
-    w.set_raw(*DecidedValue(s.bit(), e, mode));
-    InsertOpAt(c, at++, std::move(write));
+    InsertOpAt(c, at++,
+               RawEntryWrite(e.gpa, EntryBytes(mode),
+                             *DecidedValue(s.bit(), e, mode)));
     gva = e.gva;
   }
   const Op access = AccessDecidedBy(s.bit(), gva, rng);
