@@ -60,8 +60,10 @@ CaseScan ScanCase(const Case& c, int op_count) {
   CaseScan scan;
   if (IsEmpty(c)) return scan;
   const PagingMode mode = c.setup().mode();
-  model::GuestMemory memory(std::vector<MemorySlot>(c.setup().slots().begin(),
-                                                    c.setup().slots().end()));
+  // One per thread: the mutator scans for nearly every mutation.
+  thread_local model::GuestMemory scan_memory({});
+  model::GuestMemory& memory = scan_memory;
+  memory.Reset(c.setup().slots());
   ForEachInitialWrite(c.setup(),
                       [&memory](uint64_t gpa, std::span<const uint8_t> bytes) {
                         memory.Write(gpa, bytes);

@@ -29,4 +29,11 @@ bool ParseFuzzInput(const uint8_t* data, size_t size, Case* c) {
   return parser.ParseFromString(text, c);
 }
 
+google::protobuf::ArenaOptions ArenaStartingIn(std::span<char> block) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block.data();
+  options.initial_block_size = block.size();
+  return options;
+}
+
 }  // namespace shadowdiff

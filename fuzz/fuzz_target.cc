@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // On an arena: one block instead of an allocation per op.
-  google::protobuf::Arena arena;
+  alignas(8) static thread_local char block[shadowdiff::kArenaBlockBytes];
+  google::protobuf::Arena arena(shadowdiff::ArenaStartingIn(block));
   auto* c = google::protobuf::Arena::CreateMessage<shadowdiff::Case>(&arena);
   if (!shadowdiff::ParseFuzzInput(data, size, c)) {
     return -1;  // not a case: keep it out of the corpus
@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   shadowdiff::Normalize(*c);
   if (shadowdiff::IsEmpty(*c)) return 0;
   auto mmu = shadowdiff::MakeMmu(shadowdiff::kDefaultMmu, Inject());
-  const shadowdiff::RunResult result = shadowdiff::Runner(*c, **mmu).Run();
+  static thread_local shadowdiff::Runner runner;
+  const shadowdiff::RunResult result = runner.Run(*c, **mmu);
   if (result.divergence) {
     const std::string report =
         shadowdiff::FormatReport(*c, *result.divergence, (*mmu)->Name());

@@ -79,9 +79,9 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
 
 std::optional<MemoryMismatch> MemoryDiffer::CompareAll() {
   if (auto m = CompareWritten({})) return m;
-  std::vector<uint64_t> sorted(ever_written_.begin(), ever_written_.end());
-  std::sort(sorted.begin(), sorted.end());
-  for (uint64_t gfn : sorted) {
+  written_.assign(ever_written_.begin(), ever_written_.end());
+  std::sort(written_.begin(), written_.end());
+  for (uint64_t gfn : written_) {
     if (auto m = ComparePage(gfn, {})) return m;
   }
   return std::nullopt;

@@ -29,6 +29,14 @@ class MemoryDiffer {
   MemoryDiffer(model::GuestMemory& reference, host::HostCpu& cpu)
       : reference_(reference), cpu_(cpu) {
     ever_written_.reserve(32);
+    written_.reserve(32);
+  }
+
+  // Forgets every page seen, for the next case on the same two memories.
+  void Reset() {
+    ever_written_.clear();
+    written_.clear();
+    last_written_pages_ = 0;
   }
 
   // Pages written by either side since the last call. optional_accessed_entries
@@ -49,7 +57,8 @@ class MemoryDiffer {
   model::GuestMemory& reference_;
   host::HostCpu& cpu_;
   absl::flat_hash_set<uint64_t> ever_written_;
-  std::vector<uint64_t> written_;  // the last CompareWritten's pages, reused
+  // The last CompareWritten's pages, then CompareAll's: one buffer reused.
+  std::vector<uint64_t> written_;
   size_t last_written_pages_ = 0;
 };
 

@@ -14,20 +14,10 @@
 #include "proto/normalize.h"
 
 namespace shadowdiff {
-namespace {
 
-std::vector<MemorySlot> ProtoSlots(const Setup& setup) {
-  return {setup.slots().begin(), setup.slots().end()};
-}
-
-}  // namespace
-
-Runner::Runner(const Case& c, host::GuestMmu& mmu)
-    : case_(c),
-      mmu_(mmu),
-      memory_(ProtoSlots(c.setup())),
-      reference_(memory_, c.setup()),
-      cpu_(HostSlots(c.setup()), mmu),
+Runner::Runner()
+    : memory_({}),
+      reference_(memory_, Setup::default_instance()),
       memory_differ_(memory_, cpu_),
       audit_(memory_) {
   // Sized for a typical case, so that they do not grow step by step.
@@ -36,16 +26,23 @@ Runner::Runner(const Case& c, host::GuestMmu& mmu)
 }
 
 void Runner::InitMemory() {
-  ForEachInitialWrite(case_.setup(),
+  ForEachInitialWrite(case_->setup(),
                       [this](uint64_t gpa, std::span<const uint8_t> bytes) {
                         memory_.Write(gpa, bytes);
                         cpu_.InitGuest(gpa, bytes);
                       });
 }
 
-RunResult Runner::Run(RunObserver* observer) {
+RunResult Runner::Run(const Case& c, host::GuestMmu& mmu,
+                      RunObserver* observer) {
+  case_ = &c;
+  mmu_ = &mmu;
+  memory_.Reset(c.setup().slots());
+  reference_.Reset(c.setup());
+  cpu_.Reset(HostSlots(c.setup()), mmu);
+  memory_differ_.Reset();
   RunResult result;
-  if (IsEmpty(case_)) return result;
+  if (IsEmpty(c)) return result;
   InitMemory();
   // Both sides start from the same bytes; this also registers the pages for
   // the final full comparison.
@@ -55,7 +52,7 @@ RunResult Runner::Run(RunObserver* observer) {
         absl::StrFormat("guest RAM differs after set-up at gpa 0x%x", m->gpa));
     return result;
   }
-  if (absl::Status s = mmu_.Start(cpu_, HostControls(reference_.state()));
+  if (absl::Status s = mmu_->Start(cpu_, HostControls(reference_.state()));
       !s.ok()) {
     result.divergence = MakeDivergence(
         DivergenceKind::kOutcome, kSetupOp, 0,
@@ -81,7 +78,7 @@ RunResult Runner::Run(RunObserver* observer) {
     return Compare(index, step);
   };
 
-  const uint64_t cr3 = Cr3Value(case_.setup().cr3());
+  const uint64_t cr3 = Cr3Value(case_->setup().cr3());
   auto initial_text = [cr3] {
     return absl::StrFormat("initial load_cr3 0x%x", cr3);
   };
@@ -89,9 +86,9 @@ RunResult Runner::Run(RunObserver* observer) {
     result.divergence = std::move(d);
     return result;
   }
-  const PagingMode mode = case_.setup().mode();
-  for (int i = 0; i < case_.ops_size(); ++i) {
-    const Op& op = case_.ops(i);
+  const PagingMode mode = case_->setup().mode();
+  for (int i = 0; i < case_->ops_size(); ++i) {
+    const Op& op = case_->ops(i);
     result.ops_run = i + 1;
     auto text = [&op, mode] { return OpText(op, mode); };
     if (auto d = run_step(i, text, RunOp(op))) {
@@ -101,7 +98,7 @@ RunResult Runner::Run(RunObserver* observer) {
   }
   if (auto m = memory_differ_.CompareAll()) {
     Divergence d = MakeDivergence(
-        DivergenceKind::kMemory, case_.ops_size(), 0,
+        DivergenceKind::kMemory, case_->ops_size(), 0,
         absl::StrFormat("guest memory differs at gpa 0x%x at the end", m->gpa));
     d.gpa = m->gpa;
     d.detail =
@@ -136,14 +133,14 @@ class Runner::StepTarget final : public OpTarget {
 
 Runner::Step Runner::RunOp(const Op& op) {
   StepTarget target(*this);
-  DispatchOp(op, case_.setup().mode(), target);
+  DispatchOp(op, case_->setup().mode(), target);
   return std::move(target.step);
 }
 
 Runner::Step Runner::LoadCr3(uint64_t cr3) {
   Step step;
   step.reference = FromAcceptance(reference_.LoadCr3(cr3));
-  step.mmu = FromAcceptance(mmu_.LoadCr3(cr3));
+  step.mmu = FromAcceptance(mmu_->LoadCr3(cr3));
   return step;
 }
 
@@ -168,13 +165,13 @@ Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
 Runner::Step Runner::EmulatedWrite(uint64_t gpa,
                                    std::span<const uint8_t> bytes) {
   reference_.WritePhysical(gpa, bytes);
-  mmu_.EmulatedWrite(gpa, bytes);
+  mmu_->EmulatedWrite(gpa, bytes);
   return Step{.gpa = gpa};
 }
 
 Runner::Step Runner::Invlpg(uint64_t gva) {
   reference_.Invlpg(gva);
-  mmu_.Invlpg(gva);
+  mmu_->Invlpg(gva);
   return Step{.gva = gva};
 }
 
@@ -195,7 +192,7 @@ Runner::Step Runner::SetControl(ControlBit bit, bool value) {
   }
   Step step;
   step.reference = FromAcceptance(reference_.SetControl(bit, value));
-  step.mmu = FromAcceptance(mmu_.SetControls(requested));
+  step.mmu = FromAcceptance(mmu_->SetControls(requested));
   return step;
 }
 
@@ -255,12 +252,12 @@ std::optional<Divergence> Runner::Audit(int index) {
     d.mmu_view = MmuView(f.gva);
     return d;
   };
-  const host::HostRoot root = mmu_.CurrentRoot();
+  const host::HostRoot root = mmu_->CurrentRoot();
   cpu_.Mappings(root, &root_mappings_);
   if (auto f = audit_.Check(root_mappings_, reference_.state(), false)) {
     return report(*f, "current root");
   }
-  for (const host::KeptRoot& kept : mmu_.KeptRoots()) {
+  for (const host::KeptRoot& kept : mmu_->KeptRoots()) {
     if (kept.root == root) continue;
     cpu_.Mappings(kept.root, &mappings_);
     if (auto f = audit_.Check(mappings_, ModelState(kept.guest), false)) {
@@ -297,7 +294,7 @@ Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
 }
 
 std::optional<host::HostWalkTrace> Runner::MmuView(uint64_t gva) {
-  return cpu_.Trace(mmu_.CurrentRoot(), gva);
+  return cpu_.Trace(mmu_->CurrentRoot(), gva);
 }
 
 }  // namespace shadowdiff

@@ -13,6 +13,7 @@
 #include "fuzz/outcome.h"
 #include "host/guest_mmu.h"
 #include "host/host_cpu.h"
+#include "model/accessed_dirty.h"
 #include "model/guest_memory.h"
 #include "model/reference.h"
 #include "proto/case.pb.h"
@@ -41,16 +42,18 @@ struct RunResult {
   int ops_run = 0;
 };
 
-// Runs one case on the reference and, through the host CPU, on the MMU under
+// Runs a case on the reference and, through the host CPU, on the MMU under
 // test, and after every op compares the outcome, guest memory and every host
 // translation (current root, kept roots, host TLB) against the guest tables.
-// One Runner serves one run of one case.
+// Every run starts from nothing; a Runner keeps only its buffers from one run
+// to the next, so that a fuzzer, which keeps one, allocates little per input.
 class Runner {
  public:
-  // `c` must be normalized (proto/normalize.h).
-  Runner(const Case& c, host::GuestMmu& mmu);
+  Runner();
 
-  RunResult Run(RunObserver* observer = nullptr);
+  // `c` must be normalized (proto/normalize.h); `mmu` is a new, unstarted MMU.
+  RunResult Run(const Case& c, host::GuestMmu& mmu,
+                RunObserver* observer = nullptr);
 
  private:
   struct Step {
@@ -60,7 +63,7 @@ class Runner {
     uint64_t gpa = 0;
     bool is_access = false;
     std::optional<model::WalkResult> walk;
-    std::vector<uint64_t> optional_accessed_entries;
+    model::EntryGpas optional_accessed_entries;
     int host_faults = 0;
   };
 
@@ -86,8 +89,9 @@ class Runner {
                             std::string summary);
   std::optional<host::HostWalkTrace> MmuView(uint64_t gva);
 
-  const Case& case_;
-  host::GuestMmu& mmu_;
+  // The run under way.
+  const Case* case_ = nullptr;
+  host::GuestMmu* mmu_ = nullptr;
   model::GuestMemory memory_;
   model::Reference reference_;
   host::HostCpu cpu_;

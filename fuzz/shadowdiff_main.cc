@@ -92,6 +92,7 @@ int Replay(const Flags& flags) {
   absl::StatusOr<std::vector<std::string>> files = ListCaseFiles(flags.paths);
   if (!files.ok()) return UsageError(files.status().message());
   int agreed = 0, diverged = 0, unreadable = 0;
+  Runner runner;
   for (const std::string& file : *files) {
     absl::StatusOr<Case> c = ReadCaseFile(file);
     if (!c.ok()) {
@@ -101,7 +102,7 @@ int Replay(const Flags& flags) {
     }
     Normalize(*c);
     auto mmu = MakeMmu(flags.mmu, flags.inject);
-    RunResult result = Runner(*c, **mmu).Run();
+    RunResult result = runner.Run(*c, **mmu);
     if (result.divergence) {
       std::cout << file << ":\n"
                 << FormatReport(*c, *result.divergence, (*mmu)->Name());
@@ -130,7 +131,7 @@ int Explain(const Flags& flags) {
   }
   Normalize(*c);
   Explainer explainer(*c, **mmu, std::cout);
-  RunResult result = Runner(*c, **mmu).Run(&explainer);
+  RunResult result = Runner().Run(*c, **mmu, &explainer);
   std::cout << "MMU counters at the end:\n";
   for (const host::Counter& counter : (*mmu)->Counters()) {
     std::cout << "  " << counter.name << " " << counter.value << "\n";
@@ -156,9 +157,10 @@ int Reduce(const Flags& flags) {
     return kBadInput;
   }
   Normalize(*c);
-  auto run = [&flags](const Case& candidate) -> std::optional<Divergence> {
+  Runner runner;
+  auto run = [&](const Case& candidate) -> std::optional<Divergence> {
     auto mmu = MakeMmu(flags.mmu, flags.inject);
-    return Runner(candidate, **mmu).Run().divergence;
+    return runner.Run(candidate, **mmu).divergence;
   };
   const std::optional<Divergence> original = run(*c);
   if (!original) {
@@ -195,6 +197,7 @@ int Coverage(const Flags& flags) {
   if (!files.ok()) return UsageError(files.status().message());
   SemanticCoverage coverage;
   int diverged = 0;
+  Runner runner;
   for (const std::string& file : *files) {
     absl::StatusOr<Case> c = ReadCaseFile(file);
     if (!c.ok()) continue;  // replay reports unreadable files
@@ -202,7 +205,7 @@ int Coverage(const Flags& flags) {
     if (IsEmpty(*c)) continue;
     auto mmu = MakeMmu(flags.mmu, flags.inject);
     diverged +=
-        Runner(*c, **mmu).Run(&coverage.observer()).divergence.has_value();
+        runner.Run(*c, **mmu, &coverage.observer()).divergence.has_value();
     coverage.AddCase(*c, (*mmu)->Counters());
   }
   std::cout << coverage.Summary();

@@ -48,8 +48,9 @@ model::PagingState ModelState(const host::GuestPagingState& state) {
   return s;
 }
 
-std::vector<host::MemorySlot> HostSlots(const Setup& setup) {
-  std::vector<host::MemorySlot> slots;
+absl::InlinedVector<host::MemorySlot, limits::kMaxSlots> HostSlots(
+    const Setup& setup) {
+  absl::InlinedVector<host::MemorySlot, limits::kMaxSlots> slots;
   for (const MemorySlot& s : setup.slots()) {
     slots.push_back({.base_gfn = s.base_gfn(),
                      .pages = s.pages(),

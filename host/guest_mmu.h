@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "host/guest_state.h"
 #include "host/host_services.h"
@@ -34,6 +35,8 @@ struct KeptRoot {
   HostRoot root;
   GuestPagingState guest;
 };
+// An MMU keeps a few at most; the audit asks for them after nearly every op.
+using KeptRootList = absl::InlinedVector<KeptRoot, 4>;
 
 // What the MMU decided about a host page fault.
 struct FaultResolution {
@@ -113,7 +116,7 @@ class GuestMmu {
   virtual GuestPagingState CurrentState() const = 0;
 
   // Roots other than the current one that the MMU keeps and may switch back to.
-  virtual std::vector<KeptRoot> KeptRoots() const = 0;
+  virtual KeptRootList KeptRoots() const = 0;
 
   virtual std::vector<Counter> Counters() const = 0;
 };

@@ -48,7 +48,23 @@ uint64_t LittleEndian(std::span<const uint8_t> bytes) {
 
 HostCpu::HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu,
                  uint64_t max_table_frames)
-    : slots_(std::move(slots)), mmu_(mmu), memory_(max_table_frames) {}
+    : slots_(std::move(slots)), mmu_(&mmu), memory_(max_table_frames) {
+  written_frames_.reserve(32);
+}
+
+HostCpu::HostCpu() : mmu_(nullptr), memory_(kMaxTableFrames) {
+  written_frames_.reserve(32);
+}
+
+void HostCpu::Reset(std::span<const MemorySlot> slots, GuestMmu& mmu) {
+  slots_.assign(slots.begin(), slots.end());
+  mmu_ = &mmu;
+  memory_.Reset();
+  tlb_.FlushAll();
+  written_frames_.clear();
+  tlb_flushes_single_ = 0;
+  tlb_flushes_all_ = 0;
+}
 
 HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
                                  uint64_t value, bool user) {
@@ -61,7 +77,7 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
   HostAccessResult result;
   for (;;) {
     const Translation translation =
-        Translate(mmu_.CurrentRoot(), gva, kind, user);
+        Translate(mmu_->CurrentRoot(), gva, kind, user);
     if (translation.ok) {
       const HostTlbEntry& entry = translation.entry;
       result.hpa = entry.hpa | (gva & (entry.page_size - 1));
@@ -81,7 +97,7 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
       return result;
     }
     const FaultResolution resolution =
-        mmu_.HandleHostFault(gva, kind, user, translation.error_code);
+        mmu_->HandleHostFault(gva, kind, user, translation.error_code);
     switch (resolution.kind) {
       case FaultResolution::Kind::kRetry:
         break;
@@ -134,7 +150,7 @@ void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
   }
   result->hpa = *hpa;
   if (kind == AccessKind::kWrite) {
-    mmu_.EmulatedWrite(gpa, bytes);
+    mmu_->EmulatedWrite(gpa, bytes);
   } else if (kind == AccessKind::kRead) {
     ReadGuest(gpa, bytes);
     result->value = LittleEndian(bytes);

@@ -57,6 +57,12 @@ class HostCpu final : public HostServices {
   // tables than a case can describe raise it.
   HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu,
           uint64_t max_table_frames = kMaxTableFrames);
+  // A host with no guest yet: Reset gives it one before any use.
+  HostCpu();
+
+  // Starts over with another guest and MMU: memory, TLB and flush counts as
+  // new, buffers kept (a fuzzer runs case after case on one host).
+  void Reset(std::span<const MemorySlot> slots, GuestMmu& mmu);
 
   // A guest access of width bytes (1, 2, 4, 8; aligned) at gva. For kWrite,
   // value holds the bytes to store (little endian). Fetches read nothing.
@@ -115,7 +121,7 @@ class HostCpu final : public HostServices {
   std::optional<uint64_t> GpaToHpa(uint64_t gpa) const;
 
   std::vector<MemorySlot> slots_;
-  GuestMmu& mmu_;
+  GuestMmu* mmu_;  // never null once a guest is set
   HostMemory memory_;
   HostTlb tlb_;
   std::vector<uint64_t> written_frames_;  // reused by TakeWrittenGfns

@@ -28,12 +28,26 @@ HostMemory::HostMemory(uint64_t max_table_frames)
   written_frames_.reserve(32);
 }
 
-HostMemory::~HostMemory() {
+HostMemory::~HostMemory() { ReleasePages(); }
+
+void HostMemory::Reset() {
+  ReleasePages();
+  written_frames_.clear();
+  live_frames_.clear();
+  free_frames_.clear();
+  next_unused_frame_ = kFirstTableFrame;
+  last_written_hfn_ = ~uint64_t{0};
+}
+
+void HostMemory::ReleasePages() {
   std::vector<std::unique_ptr<Page>>& pool = PagePool();
   for (auto& [hfn, page] : pages_) {
     if (pool.size() == kMaxPooledPages) break;
     pool.push_back(std::move(page));
   }
+  pages_.clear();
+  last_hfn_ = ~uint64_t{0};
+  last_page_ = nullptr;
 }
 
 std::vector<std::unique_ptr<HostMemory::Page>>& HostMemory::PagePool() {
@@ -86,7 +100,7 @@ void HostMemory::Write(uint64_t hpa, std::span<const uint8_t> bytes) {
     const uint64_t offset = hpa % kPageBytes;
     const size_t chunk = std::min<uint64_t>(bytes.size(), kPageBytes - offset);
     std::memcpy(Materialize(hfn).data() + offset, bytes.data(), chunk);
-    if (hfn != last_written_hfn_) {
+    if (hfn < kFirstTableFrame && hfn != last_written_hfn_) {
       written_frames_.insert(hfn);
       last_written_hfn_ = hfn;
     }

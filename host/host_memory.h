@@ -24,6 +24,10 @@ class HostMemory {
 
   explicit HostMemory(uint64_t max_table_frames);
   ~HostMemory();
+
+  // Back to all zero with no table frame handed out, as a new HostMemory
+  // would be, but keeping the buffers: a fuzzer runs case after case on one.
+  void Reset();
   HostMemory(const HostMemory&) = delete;
   HostMemory& operator=(const HostMemory&) = delete;
 
@@ -39,9 +43,10 @@ class HostMemory {
   const uint8_t* FrameBytes(uint64_t hfn) const;
   void Write64(uint64_t hpa, uint64_t value);
 
-  // Appends to *out the frames written since the last call (each once), so
-  // that changes to guest RAM made behind the guest's back (e.g. by a walker
-  // pointed at it) are seen.
+  // Appends to *out the frames below kFirstTableFrame (those that can back
+  // guest RAM) written since the last call, each once, so that changes to
+  // guest RAM made behind the guest's back (e.g. by a walker pointed at it)
+  // are seen.
   void TakeWrittenFrames(std::vector<uint64_t>* out);
 
   // A zeroed table frame. At most max_table_frames are live at once: past
@@ -60,6 +65,7 @@ class HostMemory {
   // fuzzer builds a host memory per input, and allocating each page anew is a
   // large share of a run under AddressSanitizer.
   static std::vector<std::unique_ptr<Page>>& PagePool();
+  void ReleasePages();
 
   // The page of hfn, or nullptr while it reads as zero. Accesses cluster on
   // a few frames (a walk, a table scan), so the last one found is remembered.

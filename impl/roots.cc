@@ -1,5 +1,6 @@
 #include "impl/roots.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -46,8 +47,9 @@ absl::Status Roots::Load4Level(const host::GuestPagingState& state,
   absl::StatusOr<ShadowPage*> root = tables_.GetPage(key.gfn, key.role);
   if (!root.ok()) return root.status();
   if (built) ++counters_.root_cache_hits;
-  std::erase_if(kept_, same_table);
-  if (current_.has_value()) kept_.push_front(*current_);
+  kept_.erase(std::remove_if(kept_.begin(), kept_.end(), same_table),
+              kept_.end());
+  if (current_.has_value()) kept_.insert(kept_.begin(), *current_);
   if (kept_.size() > kMaxKeptRoots) kept_.pop_back();
   current_ = key;
   tables_.SetLiveRoot({host::HostRoot::Kind::k4Level, (*root)->hpa()});
@@ -117,9 +119,8 @@ absl::StatusOr<host::HostRoot> Roots::Current(
   return host_root;
 }
 
-std::vector<host::KeptRoot> Roots::Kept(
-    const host::GuestPagingState& current) const {
-  std::vector<host::KeptRoot> roots;
+host::KeptRootList Roots::Kept(const host::GuestPagingState& current) const {
+  host::KeptRootList roots;
   for (const RootKey& key : kept_) {
     const ShadowPage* page = tables_.Find(key.gfn, key.role);
     if (page == nullptr) continue;

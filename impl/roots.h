@@ -2,10 +2,10 @@
 #define SHADOWDIFF_IMPL_ROOTS_H_
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "host/guest_mmu.h"
@@ -48,7 +48,7 @@ class Roots {
 
   // The kept 4-level roots still built, as shadows of their CR3 under the
   // current controls.
-  std::vector<host::KeptRoot> Kept(const host::GuestPagingState& current) const;
+  host::KeptRootList Kept(const host::GuestPagingState& current) const;
 
  private:
   struct RootKey {
@@ -66,7 +66,8 @@ class Roots {
   bool loaded_ = false;
   // 4-level guests.
   std::optional<RootKey> current_;
-  std::deque<RootKey> kept_;  // most recent first
+  // Most recent first; one more than kept while a switch pushes out the last.
+  absl::InlinedVector<RootKey, kMaxKeptRoots + 1> kept_;
   // PAE and 32-bit guests: the one PAE root frame, allocated once.
   std::optional<uint64_t> pae_root_hfn_;
 };

@@ -170,7 +170,7 @@ void ShadowMmu::Invlpg(uint64_t gva) {
 
 host::GuestPagingState ShadowMmu::CurrentState() const { return state_; }
 
-std::vector<host::KeptRoot> ShadowMmu::KeptRoots() const {
+host::KeptRootList ShadowMmu::KeptRoots() const {
   if (parts_ == nullptr) return {};
   return parts_->roots.Kept(state_);
 }

@@ -61,7 +61,7 @@ class ShadowMmu final : public host::GuestMmu {
   bool SetControls(const host::GuestControls& controls) override;
   void Invlpg(uint64_t gva) override;
   host::GuestPagingState CurrentState() const override;
-  std::vector<host::KeptRoot> KeptRoots() const override;
+  host::KeptRootList KeptRoots() const override;
   std::vector<host::Counter> Counters() const override;
 
   // For tests and benchmarks; valid after Start.

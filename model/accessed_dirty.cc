@@ -38,8 +38,8 @@ void SetAccessedDirty(PhysicalMemory& memory, const PagingState& state,
   }
 }
 
-std::vector<uint64_t> OptionalAccessedEntries(const WalkResult& walk) {
-  std::vector<uint64_t> gpas;
+EntryGpas OptionalAccessedEntries(const WalkResult& walk) {
+  EntryGpas gpas;
   // The faulting entry is the last one the walk used, for every kind of fault.
   for (size_t i = 0; i + 1 < walk.levels.size(); ++i) {
     const WalkLevel& level = walk.levels[i];

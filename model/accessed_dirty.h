@@ -2,8 +2,8 @@
 #define SHADOWDIFF_MODEL_ACCESSED_DIRTY_H_
 
 #include <cstdint>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "model/paging_state.h"
 #include "model/physical_memory.h"
 #include "model/walk.h"
@@ -20,8 +20,9 @@ void SetAccessedDirty(PhysicalMemory& memory, const PagingState& state,
 // After a faulting access over `walk`: the gpas, root first, of the entries
 // above the faulting one (the leaf, for a rights fault) whose A bit is 0 and
 // which the processor may have set on its way down (SDM 4.8). An A bit that
-// is already 1 cannot change, so it is not listed.
-std::vector<uint64_t> OptionalAccessedEntries(const WalkResult& walk);
+// is already 1 cannot change, so it is not listed. At most one per level.
+using EntryGpas = absl::InlinedVector<uint64_t, 4>;
+EntryGpas OptionalAccessedEntries(const WalkResult& walk);
 
 }  // namespace shadowdiff::model
 

@@ -36,12 +36,22 @@ GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
   written_.reserve(32);
 }
 
-GuestMemory::~GuestMemory() {
+GuestMemory::~GuestMemory() { ReleasePages(); }
+
+void GuestMemory::Reset(
+    const google::protobuf::RepeatedPtrField<MemorySlot>& slots) {
+  ReleasePages();
+  slots_.assign(slots.begin(), slots.end());
+}
+
+void GuestMemory::ReleasePages() {
   std::vector<std::unique_ptr<Page>>& pool = PagePool();
   for (auto& [gfn, page] : pages_) {
     if (pool.size() == kMaxPooledPages) break;
     pool.push_back(std::move(page));
   }
+  pages_.clear();
+  written_.clear();
 }
 
 std::vector<std::unique_ptr<GuestMemory::Page>>& GuestMemory::PagePool() {

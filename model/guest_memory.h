@@ -21,6 +21,10 @@ class GuestMemory final : public PhysicalMemory {
  public:
   explicit GuestMemory(std::vector<MemorySlot> slots);
   ~GuestMemory() override;
+
+  // Forgets every page and takes new slots, as a new GuestMemory would, but
+  // keeps the buffers: a fuzzer runs case after case on one memory.
+  void Reset(const google::protobuf::RepeatedPtrField<MemorySlot>& slots);
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
 
@@ -50,6 +54,7 @@ class GuestMemory final : public PhysicalMemory {
   // fuzzer builds a guest memory per input, and allocating each page anew is
   // a large share of a run under AddressSanitizer.
   static std::vector<std::unique_ptr<Page>>& PagePool();
+  void ReleasePages();
   Page& Materialize(uint64_t gfn);
 
   std::vector<MemorySlot> slots_;

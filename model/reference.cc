@@ -31,6 +31,8 @@ void SetControlBit(PagingState& state, ControlBit bit, bool value) {
 Reference::Reference(GuestMemory& memory, const Setup& setup)
     : memory_(memory), state_(InitialState(setup)) {}
 
+void Reference::Reset(const Setup& setup) { state_ = InitialState(setup); }
+
 // The walk, with its A and D updates (SDM 4.8), comes before the data access
 // it translates: a load of a paging entry sees them and a store to one
 // overwrites them.

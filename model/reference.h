@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "model/accessed_dirty.h"
 #include "model/guest_memory.h"
 #include "model/paging_state.h"
 #include "model/walk.h"
@@ -24,7 +25,7 @@ struct AccessResult {
   WalkResult walk;          // the walk as it was before any A/D update
   // On a fault: gpas of the entries above the faulting level whose A bit the
   // processor may have set (SDM 4.8); the reference leaves them alone.
-  std::vector<uint64_t> optional_accessed_entries;
+  EntryGpas optional_accessed_entries;
 };
 
 // The reference processor: an executable reading of Intel SDM Vol. 3A
@@ -34,6 +35,9 @@ class Reference {
   // Guest memory must already hold the case's initial contents. CR3 starts at
   // 0 with zero PDPTE registers; the caller then loads the initial CR3.
   Reference(GuestMemory& memory, const Setup& setup);
+
+  // Back to the state at construction, for the next case on the same memory.
+  void Reset(const Setup& setup);
 
   // A load, store or fetch of width bytes at gva (aligned, one page).
   AccessResult Access(uint64_t gva, AccessKind kind, int width, uint64_t value,

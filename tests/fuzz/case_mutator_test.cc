@@ -1,13 +1,12 @@
 #include "fuzz/case_mutator.h"
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "fuzz/case_file.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "proto/normalize.h"
+#include "tests/fuzz/seed_cases.h"
 
 namespace shadowdiff {
 namespace {
@@ -20,25 +19,11 @@ size_t FlipBytes(uint8_t* data, size_t size, size_t max_size) {
   return size;
 }
 
-std::vector<Case> Seeds() {
-  std::vector<Case> seeds;
-  auto files = ListCaseFiles({SHADOWDIFF_SOURCE_DIR "/corpus/seeds"});
-  EXPECT_TRUE(files.ok());
-  for (const std::string& file : *files) {
-    absl::StatusOr<Case> c = ReadCaseFile(file);
-    EXPECT_TRUE(c.ok()) << c.status();
-    Normalize(*c);
-    seeds.push_back(*c);
-  }
-  EXPECT_GE(seeds.size(), 40u);
-  return seeds;
-}
-
 std::string Bytes(const Case& c) { return c.SerializeAsString(); }
 
 TEST(CaseMutator, IsDeterministicForASeed) {
   CaseMutator mutator(FlipBytes);
-  for (const Case& seed : Seeds()) {
+  for (const Case& seed : testing::SeedCases()) {
     for (uint32_t s = 0; s < 20; ++s) {
       Case a = seed, b = seed;
       mutator.Mutate(a, s, 1 << 16);
@@ -50,7 +35,7 @@ TEST(CaseMutator, IsDeterministicForASeed) {
 
 TEST(CaseMutator, OutputParsesAndNeedsNoNormalizing) {
   CaseMutator mutator(FlipBytes);
-  const std::vector<Case> seeds = Seeds();
+  const std::vector<Case> seeds = testing::SeedCases();
   int changed = 0;
   for (size_t i = 0; i < seeds.size(); ++i) {
     Case c = seeds[i];
@@ -74,7 +59,7 @@ TEST(CaseMutator, OutputParsesAndNeedsNoNormalizing) {
 
 TEST(CaseMutator, CrossOverSplicesOpsOfTheOther) {
   CaseMutator mutator(FlipBytes);
-  const std::vector<Case> seeds = Seeds();
+  const std::vector<Case> seeds = testing::SeedCases();
   Case out;
   mutator.CrossOver(seeds[0], seeds[1], 7, 1 << 16, out);
   EXPECT_GT(out.ops_size(), seeds[0].ops_size());
@@ -176,7 +161,7 @@ TEST(CaseMutator, MakesAnEntryTheControlBitDecides) {
 // the mutator must then only delete.
 TEST(CaseMutator, ShrinksUnderATightBudget) {
   CaseMutator mutator(FlipBytes);
-  for (const Case& seed : Seeds()) {
+  for (const Case& seed : testing::SeedCases()) {
     const size_t size = Bytes(seed).size();
     Case c = seed;
     mutator.Mutate(c, 99, size - 1);

@@ -45,7 +45,7 @@ Case MakeCase(const std::string& ops) {
 
 RunResult RunWith(const Case& c, Flaw flaw) {
   testing::ReferenceBackedMmu mmu(flaw);
-  return Runner(c, mmu).Run();
+  return Runner().Run(c, mmu);
 }
 
 void ExpectCaught(const std::string& ops, Flaw flaw, DivergenceKind kind,

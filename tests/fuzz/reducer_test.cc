@@ -45,7 +45,7 @@ TEST(Reducer, KeepsOnlyWhatTheDivergenceNeeds) {
   Normalize(*c);
   auto run = [](const Case& candidate) {
     testing::ReferenceBackedMmu mmu(Flaw::kKeepsMappingsOnTableWrite);
-    return Runner(candidate, mmu).Run().divergence;
+    return Runner().Run(candidate, mmu).divergence;
   };
   const std::optional<Divergence> original = run(*c);
   ASSERT_TRUE(original.has_value());

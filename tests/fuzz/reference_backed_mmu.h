@@ -47,7 +47,7 @@ class ReferenceBackedMmu final : public host::GuestMmu {
   bool SetControls(const host::GuestControls& controls) override;
   void Invlpg(uint64_t gva) override;
   host::GuestPagingState CurrentState() const override;
-  std::vector<host::KeptRoot> KeptRoots() const override { return {}; }
+  host::KeptRootList KeptRoots() const override { return {}; }
   std::vector<host::Counter> Counters() const override;
 
  private:

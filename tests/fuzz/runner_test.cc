@@ -1,9 +1,17 @@
 #include "fuzz/runner.h"
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "fuzz/case_file.h"
+#include "fuzz/mmu_registry.h"
+#include "fuzz/report.h"
 #include "gtest/gtest.h"
+#include "impl/bug_switches.h"
 #include "proto/normalize.h"
 #include "tests/fuzz/reference_backed_mmu.h"
+#include "tests/fuzz/seed_cases.h"
 
 namespace shadowdiff {
 namespace {
@@ -18,7 +26,7 @@ Case Parse(const char* text) {
 TEST(Runner, CaseWithoutMemoryRunsNothing) {
   const Case c = Parse("ops { load { gva: 0x1000 width: 4 } }");
   testing::ReferenceBackedMmu mmu;
-  const RunResult result = Runner(c, mmu).Run();
+  const RunResult result = Runner().Run(c, mmu);
   EXPECT_FALSE(result.divergence);
   EXPECT_EQ(result.ops_run, 0);
 }
@@ -58,7 +66,7 @@ TEST(Runner, OutcomesFollowTheGuestTables) {
   const Case c = Parse(kTwoSpaces);
   testing::ReferenceBackedMmu mmu;
   Recorder recorder;
-  const RunResult result = Runner(c, mmu).Run(&recorder);
+  const RunResult result = Runner().Run(c, mmu, &recorder);
   ASSERT_FALSE(result.divergence) << result.divergence->summary;
   EXPECT_EQ(result.ops_run, 8);
   ASSERT_EQ(recorder.records.size(), 9u);  // the initial CR3 load, then 8 ops
@@ -81,6 +89,37 @@ TEST(Runner, OutcomesFollowTheGuestTables) {
   for (const OpRecord& r : recorder.records) {
     EXPECT_EQ(r.reference, r.mmu) << r.text;
   }
+}
+
+// A Runner keeps only buffers from one run to the next: each seed, run on one
+// Runner after the seed before it (with every bug of the zoo in turn, so that
+// runs end early, diverge and leave shadows of every kind behind), gives the
+// ops and the report a new Runner gives. The reports name host frames and
+// spte values, so state carried over from an earlier run would show.
+TEST(Runner, ReusedRunnerGivesWhatANewOneGives) {
+  const std::vector<Case> seeds = testing::SeedCases();
+  std::vector<std::string_view> injections = {""};
+  for (std::string_view bug : impl::AllBugNames()) injections.push_back(bug);
+  Runner reused;
+  int divergences = 0;
+  for (std::string_view inject : injections) {
+    for (const Case& seed : seeds) {
+      auto reused_mmu = MakeMmu(kDefaultMmu, inject);
+      auto new_mmu = MakeMmu(kDefaultMmu, inject);
+      ASSERT_TRUE(reused_mmu.ok() && new_mmu.ok());
+      const RunResult again = reused.Run(seed, **reused_mmu);
+      const RunResult fresh = Runner().Run(seed, **new_mmu);
+      ASSERT_EQ(again.ops_run, fresh.ops_run) << inject;
+      ASSERT_EQ(again.divergence.has_value(), fresh.divergence.has_value())
+          << inject;
+      if (!fresh.divergence) continue;
+      ++divergences;
+      EXPECT_EQ(FormatReport(seed, *again.divergence, (*reused_mmu)->Name()),
+                FormatReport(seed, *fresh.divergence, (*new_mmu)->Name()));
+    }
+  }
+  // The bugs must have made the comparison of reports happen.
+  EXPECT_GE(divergences, 20);
 }
 
 }  // namespace

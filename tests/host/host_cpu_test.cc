@@ -76,7 +76,7 @@ struct ScriptedMmu final : public GuestMmu {
   bool SetControls(const GuestControls&) override { return true; }
   void Invlpg(uint64_t) override {}
   GuestPagingState CurrentState() const override { return {}; }
-  std::vector<KeptRoot> KeptRoots() const override { return {}; }
+  KeptRootList KeptRoots() const override { return {}; }
   std::vector<Counter> Counters() const override { return {}; }
 
   HostServices* host = nullptr;

@@ -56,6 +56,17 @@ TEST(HostMemoryTest, TracksWrittenFramesUntilTaken) {
   EXPECT_THAT(Written(memory), IsEmpty());
 }
 
+// Only frames that can back guest RAM are tracked: the MMU's own table writes
+// are many, and no guest page lives there.
+TEST(HostMemoryTest, WrittenFramesLeaveOutTableFrames) {
+  HostMemory memory(1);
+  const uint64_t table = *memory.AllocateFrame();
+  memory.Write64(table * HostMemory::kPageBytes + 8, 1);
+  const std::array<uint8_t, 1> byte = {1};
+  memory.Write(0x3000, byte);
+  EXPECT_THAT(Written(memory), ElementsAre(3));
+}
+
 TEST(HostMemoryTest, TableFramesComeFromAbove4GFrames) {
   HostMemory memory(4);
   EXPECT_EQ(*memory.AllocateFrame(), 0x100000000u);

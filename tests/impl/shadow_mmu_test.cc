@@ -468,7 +468,7 @@ TEST_F(RootCacheTest, SwitchingBackReusesTheShadow) {
   EXPECT_EQ(m_.Read(0).host_faults, 1);
   EXPECT_EQ(m_.mmu().pages().size(), 5u);
   const host::HostRoot root_b = m_.mmu().CurrentRoot();
-  std::vector<host::KeptRoot> kept = m_.mmu().KeptRoots();
+  host::KeptRootList kept = m_.mmu().KeptRoots();
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].root, root_a);
   EXPECT_EQ(kept[0].guest.cr3, 0x101000u);
