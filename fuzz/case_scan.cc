@@ -50,7 +50,7 @@ uint64_t AccessedGva(const Op& op) {
 }
 
 template <typename T>
-void AddUnique(std::vector<T>& v, const T& x) {
+void AddUnique(CaseScan::List<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
@@ -82,13 +82,15 @@ CaseScan ScanCase(const Case& c, int op_count) {
   }
   scan.state = ref.state();
 
-  absl::flat_hash_set<uint64_t> seen_entries;
   for (uint64_t gva : scan.gvas) {
     const model::WalkResult walk = ref.WalkOf(gva);
     for (const model::WalkLevel& level : walk.levels) {
       if (level.from_register) continue;
       AddUnique(scan.table_gfns, level.entry_gpa >> 12);
-      if (seen_entries.insert(level.entry_gpa).second) {
+      const bool seen = std::any_of(
+          scan.entries.begin(), scan.entries.end(),
+          [&](const CaseScan::Entry& e) { return e.gpa == level.entry_gpa; });
+      if (!seen) {
         scan.entries.push_back({.gpa = level.entry_gpa,
                                 .value = level.value,
                                 .level = level.level,

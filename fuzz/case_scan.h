@@ -2,8 +2,8 @@
 #define SHADOWDIFF_FUZZ_CASE_SCAN_H_
 
 #include <cstdint>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "model/paging_state.h"
 #include "proto/case.pb.h"
 
@@ -31,14 +31,19 @@ struct CaseScan {
     uint64_t gva = 0;
     uint64_t gfn = 0;
   };
+  // Inline room for a typical case: the mutator scans for nearly every
+  // mutation, and the fuzzer runs thousands a second.
+  template <typename T>
+  using List = absl::InlinedVector<T, 16>;
+
   model::PagingState state;
-  std::vector<Entry> entries;
-  std::vector<uint64_t> gvas;        // every gva the case accesses
-  std::vector<uint64_t> cr3s;        // every CR3 value the case loads
-  std::vector<uint64_t> table_gfns;  // frames holding live tables
-  std::vector<uint64_t> leaf_gfns;   // frames live leaves map
-  std::vector<Alias> aliases;
-  std::vector<WritablePage> writable_pages;
+  List<Entry> entries;
+  List<uint64_t> gvas;        // every gva the case accesses
+  List<uint64_t> cr3s;        // every CR3 value the case loads
+  List<uint64_t> table_gfns;  // frames holding live tables
+  List<uint64_t> leaf_gfns;   // frames live leaves map
+  List<Alias> aliases;
+  List<WritablePage> writable_pages;
 };
 
 // Runs the reference on c's ops [0, op_count) and scans the state it reaches.

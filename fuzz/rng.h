@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <random>
-#include <vector>
 
 namespace shadowdiff {
 
@@ -18,8 +17,9 @@ class Rng {
   uint64_t Below(uint64_t n) { return engine_() % n; }
   bool OneIn(uint64_t n) { return Below(n) == 0; }
 
-  template <typename T>
-  const T& Pick(const std::vector<T>& items) {
+  // One item of a non-empty random-access range.
+  template <typename Items>
+  const auto& Pick(const Items& items) {
     return items[Below(items.size())];
   }
 

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -27,6 +28,10 @@ struct HostRoot {
   uint64_t hpa = 0;
 
   bool operator==(const HostRoot&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const HostRoot& root) {
+    return H::combine(std::move(h), root.kind, root.hpa);
+  }
 };
 
 // A root the MMU keeps besides the current one, with the guest state it

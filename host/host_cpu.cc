@@ -21,6 +21,8 @@ namespace shadowdiff::host {
 namespace {
 
 constexpr uint64_t kPageBytes = HostMemory::kPageBytes;
+// A case switches between a few roots; more are not kept between cases.
+constexpr size_t kMaxRememberedRoots = 64;
 
 // Calls fn(address, offset, length) for each piece of [gpa, gpa + size) that
 // lies in one page: guest pages are contiguous in gpa but not in hpa.
@@ -62,6 +64,10 @@ void HostCpu::Reset(std::span<const MemorySlot> slots, GuestMmu& mmu) {
   memory_.Reset();
   tlb_.FlushAll();
   written_frames_.clear();
+  // Forgotten, not dropped, so their buffers serve the next guest, unless
+  // many roots have piled up.
+  if (remembered_.size() > kMaxRememberedRoots) remembered_.clear();
+  for (auto& [root, remembered] : remembered_) remembered.epoch = 0;
   tlb_flushes_single_ = 0;
   tlb_flushes_all_ = 0;
 }
@@ -157,9 +163,21 @@ void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
   }
 }
 
-void HostCpu::Mappings(const HostRoot& root,
-                       std::vector<HostMapping>* out) const {
-  EnumerateHostMappings(memory_, root, out);
+void HostCpu::Mappings(const HostRoot& root, std::vector<HostMapping>* out) {
+  RememberedMappings& remembered = remembered_[root];
+  const bool unchanged =
+      remembered.epoch != 0 &&
+      std::none_of(remembered.tables.begin(), remembered.tables.end(),
+                   [&](uint64_t hfn) {
+                     return memory_.ChangedSince(hfn, remembered.epoch);
+                   });
+  if (!unchanged) {
+    remembered.epoch = memory_.NewEpoch();
+    remembered.tables.clear();
+    EnumerateHostMappings(memory_, root, &remembered.mappings,
+                          &remembered.tables);
+  }
+  *out = remembered.mappings;
 }
 
 void HostCpu::TlbMappings(std::vector<HostMapping>* out) const {

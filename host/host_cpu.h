@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "host/guest_mmu.h"
@@ -71,7 +72,9 @@ class HostCpu final : public HostServices {
 
   // Every leaf reachable from root, and every TLB entry, by gva (then size),
   // for the audit: into *out, cleared first, so one buffer serves them all.
-  void Mappings(const HostRoot& root, std::vector<HostMapping>* out) const;
+  // A root's leaves are remembered until one of its tables changes: the audit
+  // asks for every kept root after nearly every op, and they seldom change.
+  void Mappings(const HostRoot& root, std::vector<HostMapping>* out);
   void TlbMappings(std::vector<HostMapping>* out) const;
 
   // The host walk of gva from root without side effects (each level's entry).
@@ -120,11 +123,18 @@ class HostCpu final : public HostServices {
                HostAccessResult* result);
   std::optional<uint64_t> GpaToHpa(uint64_t gpa) const;
 
+  struct RememberedMappings {
+    uint64_t epoch = 0;  // of the host memory when read; 0: forgotten
+    std::vector<HostMapping> mappings;
+    std::vector<uint64_t> tables;  // the frames they were read from
+  };
+
   std::vector<MemorySlot> slots_;
   GuestMmu* mmu_;  // never null once a guest is set
   HostMemory memory_;
   HostTlb tlb_;
   std::vector<uint64_t> written_frames_;  // reused by TakeWrittenGfns
+  absl::flat_hash_map<HostRoot, RememberedMappings> remembered_;
   uint64_t tlb_flushes_single_ = 0;
   uint64_t tlb_flushes_all_ = 0;
 };

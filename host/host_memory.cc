@@ -37,6 +37,8 @@ void HostMemory::Reset() {
   free_frames_.clear();
   next_unused_frame_ = kFirstTableFrame;
   last_written_hfn_ = ~uint64_t{0};
+  change_epochs_.clear();
+  last_stamped_hfn_ = ~uint64_t{0};
 }
 
 void HostMemory::ReleasePages() {
@@ -100,6 +102,7 @@ void HostMemory::Write(uint64_t hpa, std::span<const uint8_t> bytes) {
     const uint64_t offset = hpa % kPageBytes;
     const size_t chunk = std::min<uint64_t>(bytes.size(), kPageBytes - offset);
     std::memcpy(Materialize(hfn).data() + offset, bytes.data(), chunk);
+    Stamp(hfn);
     if (hfn < kFirstTableFrame && hfn != last_written_hfn_) {
       written_frames_.insert(hfn);
       last_written_hfn_ = hfn;
@@ -149,8 +152,21 @@ absl::StatusOr<uint64_t> HostMemory::AllocateFrame() {
     free_frames_.pop_back();
   }
   if (Page* page = Find(hfn)) page->fill(0);  // reads as zero again
+  Stamp(hfn);
   live_frames_.insert(hfn);
   return hfn;
+}
+
+void HostMemory::Stamp(uint64_t hfn) {
+  if (hfn == last_stamped_hfn_ && epoch_ == last_stamped_epoch_) return;
+  change_epochs_[hfn] = epoch_;
+  last_stamped_hfn_ = hfn;
+  last_stamped_epoch_ = epoch_;
+}
+
+bool HostMemory::ChangedSince(uint64_t hfn, uint64_t epoch) const {
+  const auto it = change_epochs_.find(hfn);
+  return it != change_epochs_.end() && it->second >= epoch;
 }
 
 void HostMemory::FreeFrame(uint64_t hfn) {

@@ -58,6 +58,12 @@ class HostMemory {
   void FreeFrame(uint64_t hfn);
   uint64_t live_table_frames() const { return live_frames_.size(); }
 
+  // For readers that remember what they read: NewEpoch starts an epoch and
+  // returns it; ChangedSince tells whether frame hfn was written, or handed
+  // out again by AllocateFrame, during that epoch or a later one.
+  uint64_t NewEpoch() { return ++epoch_; }
+  bool ChangedSince(uint64_t hfn, uint64_t epoch) const;
+
  private:
   using Page = std::array<uint8_t, kPageBytes>;
 
@@ -71,6 +77,8 @@ class HostMemory {
   // a few frames (a walk, a table scan), so the last one found is remembered.
   Page* Find(uint64_t hfn) const;
   Page& Materialize(uint64_t hfn);
+  // Notes that frame hfn changes in the current epoch.
+  void Stamp(uint64_t hfn);
 
   uint64_t max_table_frames_;
   // unique_ptr keeps pages in place while the map rehashes.
@@ -83,6 +91,12 @@ class HostMemory {
   mutable uint64_t last_hfn_ = ~uint64_t{0};
   mutable Page* last_page_ = nullptr;
   uint64_t last_written_hfn_ = ~uint64_t{0};
+  uint64_t epoch_ = 0;
+  // The epoch of each frame's last change; the last one stamped is
+  // remembered, as writes come in runs to one frame.
+  absl::flat_hash_map<uint64_t, uint64_t> change_epochs_;
+  uint64_t last_stamped_hfn_ = ~uint64_t{0};
+  uint64_t last_stamped_epoch_ = 0;
 };
 
 }  // namespace shadowdiff::host

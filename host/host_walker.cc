@@ -68,8 +68,11 @@ uint64_t SetBits(HostMemory& memory, uint64_t entry_hpa, uint64_t bits) {
 
 void CollectLeaves(const HostMemory& memory, uint64_t table, int level,
                    uint64_t gva_base, const Rights& rights,
-                   std::vector<HostMapping>* out) {
-  const uint8_t* bytes = memory.FrameBytes(table / HostMemory::kPageBytes);
+                   std::vector<HostMapping>* out,
+                   std::vector<uint64_t>* tables_read) {
+  const uint64_t hfn = table / HostMemory::kPageBytes;
+  if (tables_read != nullptr) tables_read->push_back(hfn);
+  const uint8_t* bytes = memory.FrameBytes(hfn);
   if (bytes == nullptr) return;  // never written: nothing present
   for (uint64_t i = 0; i < spte::kEntriesPerTable; ++i) {
     uint64_t entry;
@@ -86,7 +89,7 @@ void CollectLeaves(const HostMemory& memory, uint64_t table, int level,
                       entry_rights.nx});
     } else {
       CollectLeaves(memory, spte::FrameAddress(entry), level - 1, gva,
-                    entry_rights, out);
+                    entry_rights, out, tables_read);
     }
   }
 }
@@ -182,17 +185,23 @@ bool HostRightsAllow(bool writable, bool user_page, bool nx, AccessKind kind,
 }
 
 void EnumerateHostMappings(const HostMemory& memory, const HostRoot& root,
-                           std::vector<HostMapping>* out) {
+                           std::vector<HostMapping>* out,
+                           std::vector<uint64_t>* tables_read) {
   out->clear();
   if (root.kind == HostRoot::Kind::kPae) {
+    const uint64_t root_hpa = root.hpa & kPaeRootMask;
+    if (tables_read != nullptr) {
+      tables_read->push_back(root_hpa / HostMemory::kPageBytes);
+    }
     for (uint64_t i = 0; i < kPaeRootEntries; ++i) {
-      const uint64_t entry = memory.Read64((root.hpa & kPaeRootMask) + 8 * i);
+      const uint64_t entry = memory.Read64(root_hpa + 8 * i);
       if ((entry & spte::kPresent) == 0) continue;
       CollectLeaves(memory, spte::FrameAddress(entry), kPaeRootLevel - 1,
-                    i << LevelShift(kPaeRootLevel), Rights{}, out);
+                    i << LevelShift(kPaeRootLevel), Rights{}, out, tables_read);
     }
   } else {
-    CollectLeaves(memory, spte::FrameAddress(root.hpa), 4, 0, Rights{}, out);
+    CollectLeaves(memory, spte::FrameAddress(root.hpa), 4, 0, Rights{}, out,
+                  tables_read);
   }
 }
 

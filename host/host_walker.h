@@ -77,9 +77,12 @@ bool HostRightsAllow(bool writable, bool user_page, bool nx, AccessKind kind,
                      bool user);
 
 // Every present leaf without reserved bits reachable from root, by gva,
-// into *out (cleared first, so an audit can reuse one buffer).
+// into *out (cleared first, so an audit can reuse one buffer). The frame of
+// every table read, the root's included, is appended to *tables_read if
+// given: the result stands while none of them changes.
 void EnumerateHostMappings(const HostMemory& memory, const HostRoot& root,
-                           std::vector<HostMapping>* out);
+                           std::vector<HostMapping>* out,
+                           std::vector<uint64_t>* tables_read = nullptr);
 
 }  // namespace shadowdiff::host
 

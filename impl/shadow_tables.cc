@@ -232,9 +232,13 @@ void ShadowTables::QueueFlushTable(uint64_t hfn) {
 void ShadowTables::QueueTableLeaves(uint64_t hfn, int level, uint64_t gva) {
   std::array<uint64_t, kSptesPerPage> sptes;
   host_.ReadTable(hfn, sptes);
-  for (int i = 0; i < kSptesPerPage && !flushes_.all(); ++i) {
+  // Most sptes of a table are not present: they are skipped before anything
+  // else is looked at.
+  for (int i = 0; i < kSptesPerPage; ++i) {
+    if (!Present(sptes[i])) continue;
     QueueLeaves(sptes[i], level,
                 gva + (static_cast<uint64_t>(i) << LevelShift(level)));
+    if (flushes_.all()) return;
   }
 }
 

@@ -31,6 +31,7 @@ std::vector<uint64_t> Written(HostCpu& memory) {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;
+using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
 constexpr uint64_t kP = spte::kPresent;
@@ -96,7 +97,7 @@ class HostCpuTest : public ::testing::Test {
 
   uint64_t NewTable() { return *cpu_.AllocateFrame() * 4096; }
 
-  std::vector<HostMapping> Mappings(const HostRoot& root) const {
+  std::vector<HostMapping> Mappings(const HostRoot& root) {
     std::vector<HostMapping> mappings;
     cpu_.Mappings(root, &mappings);
     return mappings;
@@ -400,6 +401,38 @@ TEST_F(HostCpuTest, MappingsAndTlbMappings) {
   EXPECT_THAT(TlbMappings(), IsEmpty());
   cpu_.Access(0x7123, AccessKind::kRead, 1, 0, true);
   EXPECT_THAT(TlbMappings(), ElementsAre(mapping));
+}
+
+// Mappings remembers a root's leaves; every kind of change to one of its
+// tables must show in the next call: a leaf written, a table unlinked, a
+// table frame freed and handed out again (zeroed), a Reset.
+TEST_F(HostCpuTest, MappingsSeeEveryChangeToTheRootsTables) {
+  const uint64_t leaf_hpa = Map(0x7000, 0x1000001000 | kP | kW | kU);
+  const HostMapping first = {0x7000, 0x1000, 0x1000001000, true, true, false};
+  ASSERT_THAT(Mappings(mmu_.root), ElementsAre(first));
+  // Another root, read in between, is remembered apart.
+  const HostRoot other = {HostRoot::Kind::k4Level, NewTable()};
+  EXPECT_THAT(Mappings(other), IsEmpty());
+
+  cpu_.WriteSpte(leaf_hpa, 0x1000002000 | kP | kU);
+  const HostMapping second = {0x7000, 0x1000, 0x1000002000, false, true, false};
+  EXPECT_THAT(Mappings(mmu_.root), ElementsAre(second));
+
+  // The PT of gva 0x7000 freed and handed out again: it reads as zero.
+  const uint64_t pt_hfn = leaf_hpa / 4096;
+  cpu_.FreeFrame(pt_hfn);
+  ASSERT_EQ(*cpu_.AllocateFrame(), pt_hfn);
+  EXPECT_THAT(Mappings(mmu_.root), IsEmpty());
+
+  Map(0x9000, 0x1000003000 | kP | kW | kU);
+  ASSERT_THAT(Mappings(mmu_.root), SizeIs(1));
+  cpu_.WriteSpte(mmu_.root.hpa, 0);  // PML4 entry 0: everything below 512 GB
+  EXPECT_THAT(Mappings(mmu_.root), IsEmpty());
+
+  Map(0x9000, 0x1000003000 | kP | kW | kU);
+  ASSERT_THAT(Mappings(mmu_.root), SizeIs(1));
+  cpu_.Reset({}, mmu_);
+  EXPECT_THAT(Mappings(mmu_.root), IsEmpty());
 }
 
 TEST_F(HostCpuTest, TraceIsPure) {
