@@ -543,7 +543,8 @@ void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
 
 void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
   Rng rng(seed);
-  if (c.ByteSizeLong() > max_size) {
+  const size_t size = c.ByteSizeLong();
+  if (size > max_size) {
     Shrink(c, rng, max_size);
     return;
   }
@@ -551,7 +552,9 @@ void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
   // ops), made first: shrinking afterwards would delete what was inserted as
   // readily as the rest.
   constexpr size_t kRoomForMoves = 160;
-  if (max_size > 2 * kRoomForMoves) Shrink(c, rng, max_size - kRoomForMoves);
+  if (max_size > 2 * kRoomForMoves && size > max_size - kRoomForMoves) {
+    Shrink(c, rng, max_size - kRoomForMoves);
+  }
   const int moves = 1 + static_cast<int>(rng.OneIn(3) ? rng.Below(4) : 0);
   for (int i = 0; i < moves; ++i) {
     MutateOnce(c, rng);

@@ -66,12 +66,12 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
   written_.clear();
   reference_.TakeWrittenGfns(&written_);
   cpu_.TakeWrittenGfns(&written_);
-  // Sorted, so that the first mismatch reported does not depend on hashing.
+  // Sorted, so that the first mismatch reported is the lowest page's.
   std::sort(written_.begin(), written_.end());
   written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
   last_written_pages_ = written_.size();
+  ever_written_.insert(ever_written_.end(), written_.begin(), written_.end());
   for (uint64_t gfn : written_) {
-    ever_written_.insert(gfn);
     if (auto m = ComparePage(gfn, optional_accessed_entries)) return m;
   }
   return std::nullopt;
@@ -79,9 +79,10 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
 
 std::optional<MemoryMismatch> MemoryDiffer::CompareAll() {
   if (auto m = CompareWritten({})) return m;
-  written_.assign(ever_written_.begin(), ever_written_.end());
-  std::sort(written_.begin(), written_.end());
-  for (uint64_t gfn : written_) {
+  std::sort(ever_written_.begin(), ever_written_.end());
+  ever_written_.erase(std::unique(ever_written_.begin(), ever_written_.end()),
+                      ever_written_.end());
+  for (uint64_t gfn : ever_written_) {
     if (auto m = ComparePage(gfn, {})) return m;
   }
   return std::nullopt;

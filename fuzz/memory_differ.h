@@ -6,7 +6,6 @@
 #include <span>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "host/host_cpu.h"
 #include "model/guest_memory.h"
 
@@ -28,7 +27,7 @@ class MemoryDiffer {
  public:
   MemoryDiffer(model::GuestMemory& reference, host::HostCpu& cpu)
       : reference_(reference), cpu_(cpu) {
-    ever_written_.reserve(32);
+    ever_written_.reserve(64);
     written_.reserve(32);
   }
 
@@ -56,8 +55,9 @@ class MemoryDiffer {
 
   model::GuestMemory& reference_;
   host::HostCpu& cpu_;
-  absl::flat_hash_set<uint64_t> ever_written_;
-  // The last CompareWritten's pages, then CompareAll's: one buffer reused.
+  // Every page written, with repeats until CompareAll sorts them out.
+  std::vector<uint64_t> ever_written_;
+  // The last CompareWritten's pages (a buffer reused).
   std::vector<uint64_t> written_;
   size_t last_written_pages_ = 0;
 };

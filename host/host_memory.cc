@@ -36,7 +36,6 @@ void HostMemory::Reset() {
   live_frames_.clear();
   free_frames_.clear();
   next_unused_frame_ = kFirstTableFrame;
-  last_written_hfn_ = ~uint64_t{0};
   change_epochs_.clear();
   last_stamped_hfn_ = ~uint64_t{0};
 }
@@ -103,9 +102,9 @@ void HostMemory::Write(uint64_t hpa, std::span<const uint8_t> bytes) {
     const size_t chunk = std::min<uint64_t>(bytes.size(), kPageBytes - offset);
     std::memcpy(Materialize(hfn).data() + offset, bytes.data(), chunk);
     Stamp(hfn);
-    if (hfn < kFirstTableFrame && hfn != last_written_hfn_) {
-      written_frames_.insert(hfn);
-      last_written_hfn_ = hfn;
+    if (hfn < kFirstTableFrame &&
+        (written_frames_.empty() || written_frames_.back() != hfn)) {
+      written_frames_.push_back(hfn);
     }
     hpa += chunk;
     bytes = bytes.subspan(chunk);
@@ -135,9 +134,10 @@ void HostMemory::Write64(uint64_t hpa, uint64_t value) {
 }
 
 void HostMemory::TakeWrittenFrames(std::vector<uint64_t>* out) {
-  out->insert(out->end(), written_frames_.begin(), written_frames_.end());
+  std::sort(written_frames_.begin(), written_frames_.end());
+  out->insert(out->end(), written_frames_.begin(),
+              std::unique(written_frames_.begin(), written_frames_.end()));
   written_frames_.clear();
-  last_written_hfn_ = ~uint64_t{0};
 }
 
 absl::StatusOr<uint64_t> HostMemory::AllocateFrame() {

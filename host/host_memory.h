@@ -83,14 +83,15 @@ class HostMemory {
   uint64_t max_table_frames_;
   // unique_ptr keeps pages in place while the map rehashes.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
-  absl::flat_hash_set<uint64_t> written_frames_;
+  // Frames written since the last TakeWrittenFrames, a run of writes to one
+  // frame listed once (a set costs more than the few repeats left).
+  std::vector<uint64_t> written_frames_;
   absl::flat_hash_set<uint64_t> live_frames_;
   // Reused last-in first-out, which keeps allocation deterministic.
   std::vector<uint64_t> free_frames_;
   uint64_t next_unused_frame_ = kFirstTableFrame;
   mutable uint64_t last_hfn_ = ~uint64_t{0};
   mutable Page* last_page_ = nullptr;
-  uint64_t last_written_hfn_ = ~uint64_t{0};
   uint64_t epoch_ = 0;
   // The epoch of each frame's last change; the last one stamped is
   // remembered, as writes come in runs to one frame.

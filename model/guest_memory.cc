@@ -116,7 +116,9 @@ bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
     if (IsRam(gpa)) {
       std::memcpy(Materialize(GfnOf(gpa)).data() + PageOffset(gpa),
                   bytes.data(), chunk);
-      written_.insert(GfnOf(gpa));
+      if (written_.empty() || written_.back() != GfnOf(gpa)) {
+        written_.push_back(GfnOf(gpa));
+      }
     } else {
       all_ram = false;
     }
@@ -127,7 +129,9 @@ bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
 }
 
 void GuestMemory::TakeWrittenGfns(std::vector<uint64_t>* out) {
-  out->insert(out->end(), written_.begin(), written_.end());
+  std::sort(written_.begin(), written_.end());
+  out->insert(out->end(), written_.begin(),
+              std::unique(written_.begin(), written_.end()));
   written_.clear();
 }
 

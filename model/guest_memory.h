@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "model/physical_memory.h"
 #include "proto/case.pb.h"
 
@@ -59,7 +58,9 @@ class GuestMemory final : public PhysicalMemory {
 
   std::vector<MemorySlot> slots_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
-  absl::flat_hash_set<uint64_t> written_;
+  // Pages written since the last TakeWrittenGfns, a run of writes to one page
+  // listed once (a set costs more than the few repeats left).
+  std::vector<uint64_t> written_;
 };
 
 }  // namespace shadowdiff::model
