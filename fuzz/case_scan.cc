@@ -6,6 +6,7 @@
 #include "fuzz/initial_memory.h"
 #include "fuzz/op_dispatch.h"
 #include "model/guest_memory.h"
+#include "model/physical_memory.h"
 #include "model/reference.h"
 #include "proto/entry_encoding.h"
 #include "proto/normalize.h"
@@ -85,17 +86,22 @@ CaseScan ScanCase(const Case& c, int op_count) {
   for (uint64_t gva : scan.gvas) {
     const model::WalkResult walk = ref.WalkOf(gva);
     for (const model::WalkLevel& level : walk.levels) {
-      if (level.from_register) continue;
       AddUnique(scan.table_gfns, level.entry_gpa >> 12);
       const bool seen = std::any_of(
           scan.entries.begin(), scan.entries.end(),
           [&](const CaseScan::Entry& e) { return e.gpa == level.entry_gpa; });
-      if (!seen) {
-        scan.entries.push_back({.gpa = level.entry_gpa,
-                                .value = level.value,
-                                .level = level.level,
-                                .gva = gva});
-      }
+      if (seen) continue;
+      // A PAE PDPTE is aimed at in memory, where the guest writes it, while
+      // the walk went through the register loaded at the last CR3 load: the
+      // two may differ, and an MMU that reads memory again gets it wrong.
+      const uint64_t value =
+          level.from_register
+              ? model::ReadLittleEndian(memory, level.entry_gpa, 8).value_or(0)
+              : level.value;
+      scan.entries.push_back({.gpa = level.entry_gpa,
+                              .value = value,
+                              .level = level.level,
+                              .gva = gva});
     }
     if (walk.status == model::WalkResult::Status::kOk) {
       AddUnique(scan.leaf_gfns, walk.gpa >> 12);

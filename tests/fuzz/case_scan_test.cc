@@ -101,5 +101,37 @@ TEST(CaseScan, SeesTheStateBeforeTheOp) {
   EXPECT_THAT(ScanCase(c, 1).writable_pages, ::testing::IsEmpty());
 }
 
+// PAE: the PDPT at gpa 0x101020 (CR3), PDPTE[0] -> PD 0x102, PDE[0] -> PT
+// 0x103, PTE[1] -> 0x110. Op 0 rewrites PDPTE[0] in memory, without a CR3
+// load: the walk still goes through the old register.
+constexpr char kPaeCase[] = R"pb(
+  setup {
+    mode: PAGING_PAE
+    slots { base_gfn: 0x100 pages: 0x100 host_frame: 0x1000000 }
+    cr3 { gfn: 0x101 low_bits: 0x20 }
+    entries { table_gfn: 0x101 index: 4 raw: 0x102001 }
+    entries { table_gfn: 0x102 index: 0 raw: 0x103007 }
+    entries { table_gfn: 0x103 index: 1 raw: 0x110007 }
+  }
+  ops { write_entry { table_gfn: 0x101 index: 4 raw: 0x104001 } }
+  ops { load { gva: 0x1000 width: 4 } }
+)pb";
+
+MATCHER_P3(EntryIs, gpa, value, level, "") {
+  return arg.gpa == gpa && arg.value == value && arg.level == level;
+}
+
+TEST(CaseScan, PaePdptesAreAimedAtInMemory) {
+  Case c;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kPaeCase, &c));
+  Normalize(c);
+  const CaseScan scan = ScanCase(c, 1);
+  // The value is memory's, 0x104001; the register still holds 0x102001.
+  EXPECT_THAT(scan.entries, ElementsAre(EntryIs(0x101020u, 0x104001u, 3),
+                                        EntryIs(0x102000u, 0x103007u, 2),
+                                        EntryIs(0x103008u, 0x110007u, 1)));
+  EXPECT_THAT(scan.table_gfns, UnorderedElementsAre(0x101, 0x102, 0x103));
+}
+
 }  // namespace
 }  // namespace shadowdiff
