@@ -31,6 +31,9 @@ const MemorySlot* SlotOf(const std::vector<MemorySlot>& slots, uint64_t gfn) {
 
 GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
     : slots_(std::move(slots)) {
+  // Built before this memory is, the pool outlives it: a thread_local memory
+  // (the fuzzer's) is destroyed at thread exit after objects built later.
+  PagePool();
   // Sized for a typical case, so that the sets do not grow step by step.
   pages_.reserve(32);
   written_.reserve(32);
