@@ -62,11 +62,10 @@ CaseScan ScanCase(const Case& c, int op_count) {
   if (IsEmpty(c)) return scan;
   const PagingMode mode = c.setup().mode();
   // One per thread: the mutator scans for nearly every mutation.
-  thread_local model::GuestMemory scan_memory({});
-  model::GuestMemory& memory = scan_memory;
+  thread_local model::GuestMemory memory({});
   memory.Reset(c.setup().slots());
   ForEachInitialWrite(c.setup(),
-                      [&memory](uint64_t gpa, std::span<const uint8_t> bytes) {
+                      [](uint64_t gpa, std::span<const uint8_t> bytes) {
                         memory.Write(gpa, bytes);
                       });
   model::Reference ref(memory, c.setup());

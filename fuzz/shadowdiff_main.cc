@@ -34,22 +34,22 @@ constexpr int kAgree = 0;
 constexpr int kDiverge = 1;
 constexpr int kBadInput = 2;
 
+// One source line per printed line, so the usage reads here as it prints.
+// clang-format off
 constexpr char kUsage[] =
     "usage:\n"
     "  shadowdiff replay [--inject=NAME[,NAME]] [--mmu=NAME] PATH...\n"
-    "      run every case (files, or directories recursively) on the "
-    "reference\n"
+    "      run every case (files, or directories recursively) on the reference\n"
     "      and the MMU under test; exit 0 if all agree, 1 on a divergence\n"
     "  shadowdiff explain [--inject=NAME[,NAME]] [--mmu=NAME] PATH\n"
     "      print the op-by-op trace of both sides\n"
     "  shadowdiff reduce [--inject=NAME[,NAME]] [--mmu=NAME] IN -o OUT\n"
     "      shrink a diverging case, keeping its kind of divergence\n"
     "  shadowdiff coverage [--mmu=NAME] PATH...\n"
-    "      what the cases reach: modes, op kinds, guest faults, MMU "
-    "situations\n"
+    "      what the cases reach: modes, op kinds, guest faults, MMU situations\n"
     "  shadowdiff convert IN OUT\n"
-    "      text <-> binary (.textproto, .txtpb, .pbtxt are text; others "
-    "binary)\n";
+    "      text <-> binary (.textproto, .txtpb, .pbtxt are text; others binary)\n";
+// clang-format on
 
 struct Flags {
   std::string inject;

@@ -26,7 +26,7 @@ HostMemory::HostMemory(uint64_t max_table_frames)
   // Built before this memory is, the pool outlives it: a thread_local memory
   // (the fuzzer's) is destroyed at thread exit after objects built later.
   PagePool();
-  // Sized for a typical case, so that the sets do not grow step by step.
+  // Sized for a typical case, so that they do not grow step by step.
   pages_.reserve(64);
   written_frames_.reserve(32);
 }

@@ -24,12 +24,12 @@ class HostMemory {
 
   explicit HostMemory(uint64_t max_table_frames);
   ~HostMemory();
+  HostMemory(const HostMemory&) = delete;
+  HostMemory& operator=(const HostMemory&) = delete;
 
   // Back to all zero with no table frame handed out, as a new HostMemory
   // would be, but keeping the buffers: a fuzzer runs case after case on one.
   void Reset();
-  HostMemory(const HostMemory&) = delete;
-  HostMemory& operator=(const HostMemory&) = delete;
 
   // Byte accesses at any hpa; they may span frames.
   void Read(uint64_t hpa, std::span<uint8_t> out) const;

@@ -34,7 +34,7 @@ GuestMemory::GuestMemory(std::vector<MemorySlot> slots)
   // Built before this memory is, the pool outlives it: a thread_local memory
   // (the fuzzer's) is destroyed at thread exit after objects built later.
   PagePool();
-  // Sized for a typical case, so that the sets do not grow step by step.
+  // Sized for a typical case, so that they do not grow step by step.
   pages_.reserve(32);
   written_.reserve(32);
 }

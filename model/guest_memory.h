@@ -20,12 +20,12 @@ class GuestMemory final : public PhysicalMemory {
  public:
   explicit GuestMemory(std::vector<MemorySlot> slots);
   ~GuestMemory() override;
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
 
   // Forgets every page and takes new slots, as a new GuestMemory would, but
   // keeps the buffers: a fuzzer runs case after case on one memory.
   void Reset(const google::protobuf::RepeatedPtrField<MemorySlot>& slots);
-  GuestMemory(const GuestMemory&) = delete;
-  GuestMemory& operator=(const GuestMemory&) = delete;
 
   bool IsRam(uint64_t gpa) const override;
   bool Read(uint64_t gpa, std::span<uint8_t> out) const override;
