@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "proto/entry_encoding.h"
 #include "proto/normalize.h"
 
@@ -26,6 +28,17 @@ void InsertOpAt(Case& c, int pos, Op op) {
 
 void DeleteOpRange(Case& c, int begin, int end) {
   c.mutable_ops()->DeleteSubrange(begin, end - begin);
+}
+
+// What one element of Case.ops takes in the encoded case: its key, its
+// length and its body.
+size_t EncodedOpSize(const Op& op) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  const size_t body = op.ByteSizeLong();
+  return WireFormatLite::TagSize(Case::kOpsFieldNumber,
+                                 WireFormatLite::TYPE_MESSAGE) +
+         CodedOutputStream::VarintSize64(body) + body;
 }
 
 int RandomPosition(const Case& c, Rng& rng) {
@@ -526,11 +539,17 @@ void CaseMutator::MutateOnce(Case& c, Rng& rng) {
 }
 
 void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
-  while (c.ByteSizeLong() > max_size) {
+  // Sized once, then by what each deleted op took: sizing the whole case
+  // after every deletion made a deep shrink quadratic.
+  size_t size = c.ByteSizeLong();
+  while (size > max_size) {
     if (c.ops_size() > 0) {
       const int at = static_cast<int>(rng.Below(c.ops_size()));
+      size -= EncodedOpSize(c.ops(at));
       DeleteOpRange(c, at, at + 1);
-    } else if (c.setup().bytes_size() > 0) {
+      continue;
+    }
+    if (c.setup().bytes_size() > 0) {
       c.mutable_setup()->mutable_bytes()->RemoveLast();
     } else if (c.setup().entries_size() > 0) {
       const int at = static_cast<int>(rng.Below(c.setup().entries_size()));
@@ -538,6 +557,7 @@ void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
     } else {
       c.Clear();
     }
+    size = c.ByteSizeLong();
   }
 }
 

@@ -28,13 +28,6 @@ std::span<ShadowPage* const> PageCache::IndirectPagesOf(uint64_t gfn) const {
   return it->second;
 }
 
-PageCache::PageCache() {
-  // Sized for a typical case, so that the maps do not grow step by step.
-  pages_.reserve(32);
-  by_frame_.reserve(32);
-  indirect_by_gfn_.reserve(32);
-}
-
 ShadowPage* PageCache::Insert(std::unique_ptr<ShadowPage> page) {
   ShadowPage* raw = page.get();
   by_frame_[raw->hfn] = raw;

@@ -19,8 +19,6 @@ namespace shadowdiff::impl {
 // that are write-protected).
 class PageCache {
  public:
-  PageCache();
-
   ShadowPage* Find(uint64_t gfn, const Role& role) const;
   ShadowPage* AtFrame(uint64_t hfn) const;
 

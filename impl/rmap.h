@@ -14,9 +14,6 @@ namespace shadowdiff::impl {
 // as much as it has mappings, not a scan of every shadow table.
 class Rmap {
  public:
-  // Sized for a typical case, so that the map does not grow step by step.
-  Rmap() { map_.reserve(32); }
-
   void Add(uint64_t gfn, uint64_t spte_hpa);
   void Remove(uint64_t gfn, uint64_t spte_hpa);
   // In the order they were added.

@@ -13,13 +13,13 @@ int SpteIndex(uint64_t spte_hpa) {
 }
 
 ShadowPage::ShadowPage(uint64_t gfn, const Role& role, uint64_t hfn)
-    : gfn(gfn), role(role), hfn(hfn) {
-  if (role.level == 1 && !role.direct) leaf_gfns_.resize(kSptesPerPage);
-}
+    : gfn(gfn), role(role), hfn(hfn) {}
 
 uint64_t ShadowPage::LeafGfn(int index) const {
   // A direct page maps consecutive frames from its gfn.
-  return role.direct ? gfn + index : leaf_gfns_[index];
+  if (role.direct) return gfn + index;
+  auto it = leaf_gfns_.find(index);
+  return it == leaf_gfns_.end() ? 0 : it->second;
 }
 
 void ShadowPage::SetLeafGfn(int index, uint64_t gfn) {

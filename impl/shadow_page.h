@@ -2,8 +2,8 @@
 #define SHADOWDIFF_IMPL_SHADOW_PAGE_H_
 
 #include <cstdint>
-#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "impl/role.h"
 
@@ -40,8 +40,10 @@ struct ShadowPage {
   int write_flooding_count = 0;
 
  private:
-  // Indirect level-1 pages only: the gfn each leaf maps.
-  std::vector<uint64_t> leaf_gfns_;
+  // Indirect level-1 pages only: the gfn each leaf maps, by spte index. A
+  // map, not a 512-entry array: most pages hold a handful of leaves, and a
+  // shadow page is built on nearly every fault.
+  absl::flat_hash_map<int, uint64_t> leaf_gfns_;
 };
 
 }  // namespace shadowdiff::impl

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "proto/entry_encoding.h"
 #include "proto/limits.h"
@@ -109,10 +108,19 @@ bool Overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
   return a < b + b_len && b < a + a_len;
 }
 
+template <typename Field>
+void Truncate(Field& field, int max) {
+  while (field.size() > max) field.RemoveLast();
+}
+
+// In place, the kept slots moved to the front in their order: this runs on
+// every fuzzed input.
 void NormalizeSlots(Setup& setup) {
-  std::vector<MemorySlot> kept;
-  for (MemorySlot slot : setup.slots()) {
-    if (slot.pages() == 0 || kept.size() == limits::kMaxSlots) continue;
+  auto& slots = *setup.mutable_slots();
+  int kept = 0;
+  for (int i = 0; i < slots.size(); ++i) {
+    MemorySlot& slot = *slots.Mutable(i);
+    if (slot.pages() == 0 || kept == limits::kMaxSlots) continue;
     slot.set_pages(1 + (slot.pages() - 1) % limits::kMaxSlotPages);
     const uint64_t pages = slot.pages();
     slot.set_base_gfn(Wrap(slot.base_gfn(), limits::kGfnLimit - pages + 1));
@@ -124,19 +132,15 @@ void NormalizeSlots(Setup& setup) {
                           Wrap(slot.host_frame(), host_span));
     }
     bool overlaps = false;
-    for (const MemorySlot& k : kept) {
-      overlaps |= Overlaps(slot.base_gfn(), pages, k.base_gfn(), k.pages()) ||
-                  Overlaps(slot.host_frame(), pages, k.host_frame(), k.pages());
+    for (int k = 0; k < kept; ++k) {
+      const MemorySlot& other = slots.Get(k);
+      overlaps |=
+          Overlaps(slot.base_gfn(), pages, other.base_gfn(), other.pages()) ||
+          Overlaps(slot.host_frame(), pages, other.host_frame(), other.pages());
     }
-    if (!overlaps) kept.push_back(slot);
+    if (!overlaps) slots.SwapElements(kept++, i);
   }
-  setup.clear_slots();
-  for (const MemorySlot& slot : kept) *setup.add_slots() = slot;
-}
-
-template <typename Field>
-void Truncate(Field& field, int max) {
-  while (field.size() > max) field.RemoveLast();
+  Truncate(slots, kept);
 }
 
 void NormalizeSetup(Setup& setup) {
