@@ -18,6 +18,8 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
 
 void InsertOpAt(Case& c, int pos, Op op) {
   *c.add_ops() = std::move(op);
@@ -33,8 +35,6 @@ void DeleteOpRange(Case& c, int begin, int end) {
 // What one element of Case.ops takes in the encoded case: its key, its
 // length and its body.
 size_t EncodedOpSize(const Op& op) {
-  using google::protobuf::internal::WireFormatLite;
-  using google::protobuf::io::CodedOutputStream;
   const size_t body = op.ByteSizeLong();
   return WireFormatLite::TagSize(Case::kOpsFieldNumber,
                                  WireFormatLite::TYPE_MESSAGE) +
@@ -540,7 +540,8 @@ void CaseMutator::MutateOnce(Case& c, Rng& rng) {
 
 void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
   // Sized once, then by what each deleted op took: sizing the whole case
-  // after every deletion made a deep shrink quadratic.
+  // after every deletion made a deep shrink quadratic. Setup deletions come
+  // only when no op is left, and are few under max_len.
   size_t size = c.ByteSizeLong();
   while (size > max_size) {
     if (c.ops_size() > 0) {

@@ -45,6 +45,8 @@ def libfuzzer_options():
 def fuzz_once(fuzzer, seeds, bug, seed, seconds, options, artifacts):
     """One run; returns (found, seconds, execs, crash_path, startup).
 
+    startup is None when the run never got to INITED.
+
     The time of a finding is taken when the divergence report appears: after
     it the fuzzer only aborts, and libFuzzer symbolizes a stack trace of the
     abort (about 0.35 s here) that says nothing about the bug. The start-up
@@ -101,7 +103,7 @@ def reduced_ops(bug, crash, out_dir):
 def goals(rows, runs, seconds, with_baseline, startup):
     """The fuzzer issue's goals, each checked against this run's figures.
 
-    startup is the median start-up of all runs: times are taken from the
+    startup is the median start-up of our runs: times are taken from the
     start of the process, so no bug the baseline finds in less than ten
     start-ups can be found 10x faster, however few inputs it takes.
     """
@@ -135,7 +137,7 @@ def goals(rows, runs, seconds, with_baseline, startup):
     return [
         "Against the goals of the fuzzer issue (computed by tools/zoo.py from the table):",
         "- start-up, from the start of the process to libFuzzer's INITED (the seeds run "
-        "once), median of all runs: %s." % (
+        "once), median of our runs: %s." % (
             "-" if startup is None else "%.2f s" % startup),
         "- found in at least %d of %d runs within %d s: %d of %d bugs; short: %s." % (
             need, runs, seconds, len(rows) - len(rarely), len(rows), names(rarely)),
@@ -256,7 +258,8 @@ def main():
         table.append("| %s | %d | %d/%d | %s | %s | %d/%d | %s | %s | %s |" % (
             r["bug"], r["catching"], o[0], args.runs, fmt(o[1], " s"), fmt(o[2]), b[0], args.runs,
             fmt(b[1], " s"), fmt(b[2]), fmt(r.get("reduced"))))
-    startup = median([o[4] for _, o in results if o[4] is not None])
+    startup = median([o[4] for (_, label, *_), o in results
+                      if label == "ours" and o[4] is not None])
     table += ["", *goals(rows, args.runs, args.seconds, not args.only_ours, startup)]
     lines += table + [""]
     with open(args.out, "w") as f:

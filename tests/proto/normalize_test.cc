@@ -150,6 +150,32 @@ TEST(Normalize, MapsFieldsOntoTheirRanges) {
   EXPECT_EQ(c.ops(1).phys_write().gpa(), 0x5FF8u);
 }
 
+TEST(Normalize, KeepsTheFirstSlotsThatFitInTheirOrder) {
+  Case c;
+  auto add = [&c](uint64_t gfn, uint32_t pages, uint64_t host_offset) {
+    MemorySlot& slot = *c.mutable_setup()->add_slots();
+    slot.set_base_gfn(gfn);
+    slot.set_pages(pages);
+    slot.set_host_frame(limits::kHostFrameBase + host_offset);
+  };
+  add(0, 4, 0);     // kept
+  add(2, 1, 100);   // gfn 2 is the first slot's
+  add(10, 2, 200);  // kept
+  add(60, 0, 600);  // no pages
+  add(50, 1, 201);  // host frame 201 is the third slot's
+  add(20, 1, 300);  // kept
+  add(30, 1, 400);  // kept
+  add(40, 1, 500);  // fits, but four slots are kept already
+  Normalize(c);
+  ASSERT_EQ(c.setup().slots_size(), limits::kMaxSlots);
+  const uint64_t kept_gfns[] = {0, 10, 20, 30};
+  for (int i = 0; i < limits::kMaxSlots; ++i) {
+    EXPECT_EQ(c.setup().slots(i).base_gfn(), kept_gfns[i]) << "slot " << i;
+  }
+  EXPECT_EQ(c.setup().slots(0).pages(), 4u);
+  EXPECT_EQ(c.setup().slots(1).host_frame(), limits::kHostFrameBase + 200);
+}
+
 TEST(Normalize, CanonicalizesFourLevelAddresses) {
   Case c;
   c.mutable_setup()->set_mode(PAGING_4LEVEL);
