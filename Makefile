@@ -1,7 +1,9 @@
 # Entry points for people; CMake does the building, and CMakePresets.json
 # holds the settings of each tree.
 #   make fuzz           set up, build, fuzz the seed corpus (FUZZ_SECONDS, JOBS;
-#                       ENGINE=libfuzzer, or afl for AFL++)
+#                       ENGINE=libfuzzer, or afl for AFL++; MMU=NAME[:SWITCHES],
+#                       BASELINE_MMU=NAME[:SWITCHES], HOST_TLB=tagged|untagged,
+#                       KNOWN=FILE, as SHADOWDIFF_* for the fuzzer and shadowdiff)
 #   make test           set up, build, run every test in both builds
 #   make build          build/bin: shadowdiff (optimized) and mmu_diff_fuzzer
 #   make coverage       source-based coverage of the seeds and fuzz-corpus/
@@ -20,6 +22,12 @@ FUZZ_SECONDS ?= 60
 ENGINE ?= libfuzzer
 ENGINES := libfuzzer afl
 COVERAGE_CORPUS ?= corpus/seeds $(wildcard fuzz-corpus)
+# The run settings of make fuzz and make zoo, handed to the fuzzer and to
+# shadowdiff (which read them from the environment) only when given.
+RUN_ENV := $(if $(MMU),SHADOWDIFF_MMU=$(MMU)) \
+	$(if $(BASELINE_MMU),SHADOWDIFF_BASELINE_MMU=$(BASELINE_MMU)) \
+	$(if $(HOST_TLB),SHADOWDIFF_HOST_TLB=$(HOST_TLB)) \
+	$(if $(KNOWN),SHADOWDIFF_KNOWN=$(abspath $(KNOWN)))
 
 .PHONY: deps build test fuzz fuzz-libfuzzer fuzz-afl unknown-engine coverage \
 	corpus-merge zoo bench clean format
@@ -33,7 +41,9 @@ build: deps
 	@[ -f build/sanitized/CMakeCache.txt ] || cmake --preset fuzz
 	cmake --build --preset fuzz -j $(JOBS)
 	cp build/sanitized/bin/mmu_diff_fuzzer build/sanitized/bin/mmu_diff_fuzzer_baseline \
-	   build/sanitized/bin/mmu_diff_fuzzer.dict build/bin/
+	   build/sanitized/bin/mmu_diff_fuzzer.dict build/sanitized/bin/mmu_diff_fuzzer.options \
+	   build/bin/
+	cp build/bin/mmu_diff_fuzzer.options build/bin/mmu_diff_fuzzer_baseline.options
 
 test: build
 	ctest --preset release -j $(JOBS)
@@ -42,7 +52,7 @@ test: build
 fuzz: $(if $(filter $(ENGINE),$(ENGINES)),fuzz-$(ENGINE),unknown-engine)
 
 fuzz-libfuzzer: build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
+	$(RUN_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
 
 fuzz-afl: deps
 	@tools/deps.sh afl
@@ -64,7 +74,7 @@ corpus-merge:
 ZOO_RUNS ?= 5
 ZOO_SECONDS ?= 120
 zoo: build
-	tools/zoo.py --runs $(ZOO_RUNS) --seconds $(ZOO_SECONDS) --jobs $(JOBS)
+	$(RUN_ENV) tools/zoo.py --runs $(ZOO_RUNS) --seconds $(ZOO_SECONDS) --jobs $(JOBS)
 
 bench: build
 	build/bin/mmu_bench

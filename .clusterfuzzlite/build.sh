@@ -15,6 +15,7 @@ CXXFLAGS=${CXXFLAGS//-stdlib=libc++/}
 # twice. The tests and benchmarks are not needed here.
 build=$WORK/shadowdiff-build
 cmake -S . -B "$build" -G Ninja \
+  -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" \
   -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
   -DCMAKE_BUILD_RPATH='$ORIGIN/lib' \
   -DSHADOWDIFF_FUZZER=ON -DSHADOWDIFF_SANITIZE=OFF -DSHADOWDIFF_BUILD_TESTS=OFF \

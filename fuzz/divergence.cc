@@ -6,7 +6,7 @@
 namespace shadowdiff {
 namespace {
 
-constexpr std::array<std::pair<DivergenceKind, std::string_view>, 7> kNames = {{
+constexpr std::array<std::pair<DivergenceKind, std::string_view>, 8> kNames = {{
     {DivergenceKind::kOutcome, "outcome"},
     {DivergenceKind::kMemory, "memory"},
     {DivergenceKind::kMapping, "mapping"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<DivergenceKind, std::string_view>, 7> kNames = {{
     {DivergenceKind::kUnaccessed, "unaccessed"},
     {DivergenceKind::kStaleTlb, "stale-tlb"},
     {DivergenceKind::kLivelock, "livelock"},
+    {DivergenceKind::kMmuError, "mmu-error"},
 }};
 
 }  // namespace

@@ -20,6 +20,7 @@ enum class DivergenceKind {
   kUnaccessed,  // a host mapping exists though guest A (or D) bits are clear
   kStaleTlb,    // a host TLB entry fails the same audit
   kLivelock,    // an access kept faulting without progress
+  kMmuError,    // the MMU reported an internal error or failed to start
 };
 
 std::string_view KindName(DivergenceKind kind);

@@ -7,9 +7,8 @@
 
 namespace shadowdiff {
 
-Explainer::Explainer(const Case& c, const host::GuestMmu& mmu,
-                     std::ostream& out)
-    : case_(c), mmu_(mmu), out_(out) {}
+Explainer::Explainer(const Case& c, const Judge& judge, std::ostream& out)
+    : case_(c), judge_(judge), out_(out) {}
 
 void Explainer::OnOp(const OpRecord& record) {
   out_ << (record.index < 0 ? std::string("[setup] ")
@@ -30,7 +29,7 @@ void Explainer::OnOp(const OpRecord& record) {
     out_ << "  MMU view (host walk after the op):\n"
          << FormatHostWalk(*record.mmu_view);
   }
-  std::vector<host::Counter> counters = mmu_.Counters();
+  std::vector<host::Counter> counters = judge_.last_mmu()->Counters();
   std::string moved;
   for (size_t i = 0; i < counters.size(); ++i) {
     const uint64_t before =

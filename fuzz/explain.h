@@ -4,6 +4,7 @@
 #include <ostream>
 #include <vector>
 
+#include "fuzz/judge.h"
 #include "fuzz/runner.h"
 #include "host/guest_mmu.h"
 #include "proto/case.pb.h"
@@ -14,12 +15,13 @@ namespace shadowdiff {
 // host walk the MMU built, host faults taken and the MMU counters that moved.
 class Explainer final : public RunObserver {
  public:
-  Explainer(const Case& c, const host::GuestMmu& mmu, std::ostream& out);
+  // The counters are those of the judge's MMU under test of the run.
+  Explainer(const Case& c, const Judge& judge, std::ostream& out);
   void OnOp(const OpRecord& record) override;
 
  private:
   const Case& case_;
-  const host::GuestMmu& mmu_;
+  const Judge& judge_;
   std::ostream& out_;
   std::vector<host::Counter> last_counters_;
 };

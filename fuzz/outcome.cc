@@ -50,6 +50,9 @@ Outcome FromHost(const host::HostAccessResult& r, bool is_load) {
     case host::HostAccessResult::Kind::kLivelock:
       o.kind = Outcome::Kind::kLivelock;
       break;
+    case host::HostAccessResult::Kind::kMmuError:
+      o.kind = Outcome::Kind::kMmuError;
+      break;
   }
   return o;
 }
@@ -92,6 +95,8 @@ std::string ToString(const Outcome& o) {
       return "#GP";
     case Outcome::Kind::kLivelock:
       return "livelock (host faults without progress)";
+    case Outcome::Kind::kMmuError:
+      return "MMU internal error";
   }
   return "?";
 }

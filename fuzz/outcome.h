@@ -19,6 +19,7 @@ struct Outcome {
     kAccepted,   // CR3 or control load took effect
     kGp,         // CR3 or control load refused with #GP
     kLivelock,   // the MMU kept faulting without progress
+    kMmuError,   // the MMU reported an internal error
   };
   Kind kind = Kind::kNone;
   uint64_t value = 0;

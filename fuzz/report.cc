@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "fuzz/op_text.h"
+#include "fuzz/signature.h"
 #include "google/protobuf/text_format.h"
 
 namespace shadowdiff {
@@ -106,12 +107,22 @@ std::string CaseText(const Case& c) {
   return text;
 }
 
+Case RecordingSettings(const Case& c, const RunSettings& settings) {
+  Case recorded = c;
+  *recorded.mutable_run() = SettingsRecord(settings);
+  return recorded;
+}
+
 std::string FormatReport(const Case& c, const Divergence& d,
-                         std::string_view mmu_name) {
+                         const RunSettings& settings) {
   std::string out = absl::StrFormat("shadowdiff: DIVERGENCE (%s) at %s\n",
                                     KindName(d.kind), OpLabel(c, d.op_index));
-  absl::StrAppendFormat(&out, "  mode %s, MMU under test: %s\n",
-                        ModeName(c.setup().mode()), mmu_name);
+  absl::StrAppendFormat(
+      &out, "  mode %s, MMU under test: %s, host TLB %s, baseline: %s\n",
+      ModeName(c.setup().mode()), MmuChoiceText(settings.mmu),
+      HostTlbName(settings.host_tlb),
+      settings.baseline ? MmuChoiceText(*settings.baseline) : "none");
+  absl::StrAppendFormat(&out, "  signature: %s\n", Signature(c, d));
   absl::StrAppendFormat(&out, "  what: %s\n", d.summary);
   absl::StrAppendFormat(&out, "  gva 0x%x  gpa 0x%x\n", d.gva, d.gpa);
   if (d.reference.kind != Outcome::Kind::kNone ||
@@ -128,8 +139,12 @@ std::string FormatReport(const Case& c, const Divergence& d,
     absl::StrAppendFormat(&out, "  MMU view (host walk of gva 0x%x):\n%s",
                           d.gva, FormatHostWalk(*d.mmu_view));
   }
-  absl::StrAppend(&out, "  case:\n");
-  for (absl::string_view line : absl::StrSplit(CaseText(c), '\n')) {
+  absl::StrAppendFormat(
+      &out,
+      "  case (its run settings recorded; `shadowdiff replay` of it "
+      "needs no flags):\n");
+  for (absl::string_view line :
+       absl::StrSplit(CaseText(RecordingSettings(c, settings)), '\n')) {
     if (!line.empty()) absl::StrAppend(&out, "    ", line, "\n");
   }
   return out;

@@ -33,13 +33,13 @@ void Runner::InitMemory() {
                       });
 }
 
-RunResult Runner::Run(const Case& c, host::GuestMmu& mmu,
-                      RunObserver* observer) {
+RunResult Runner::Run(const Case& c, host::GuestMmu& mmu, RunObserver* observer,
+                      host::HostTlbTagging tlb) {
   case_ = &c;
   mmu_ = &mmu;
   memory_.Reset(c.setup().slots());
   reference_.Reset(c.setup());
-  cpu_.Reset(HostSlots(c.setup()), mmu);
+  cpu_.Reset(HostSlots(c.setup()), mmu, tlb);
   memory_differ_.Reset();
   RunResult result;
   if (IsEmpty(c)) return result;
@@ -52,11 +52,15 @@ RunResult Runner::Run(const Case& c, host::GuestMmu& mmu,
         absl::StrFormat("guest RAM differs after set-up at gpa 0x%x", m->gpa));
     return result;
   }
-  if (absl::Status s = mmu_->Start(cpu_, HostControls(reference_.state()));
-      !s.ok()) {
+  // A failed start is the MMU's own failure, whatever the case holds.
+  absl::Status started = mmu_->Start(cpu_, HostControls(reference_.state()));
+  if (started.ok() && !cpu_.mmu_error().empty()) {
+    started = absl::InternalError(cpu_.mmu_error());
+  }
+  if (!started.ok()) {
     result.divergence = MakeDivergence(
-        DivergenceKind::kOutcome, kSetupOp, 0,
-        absl::StrFormat("the MMU failed to start: %s", s.ToString()));
+        DivergenceKind::kMmuError, kSetupOp, 0,
+        absl::StrFormat("the MMU failed to start: %s", started.ToString()));
     return result;
   }
 
@@ -141,6 +145,7 @@ Runner::Step Runner::LoadCr3(uint64_t cr3) {
   Step step;
   step.reference = FromAcceptance(reference_.LoadCr3(cr3));
   step.mmu = FromAcceptance(mmu_->LoadCr3(cr3));
+  cpu_.EnterGuest();
   return step;
 }
 
@@ -166,12 +171,14 @@ Runner::Step Runner::EmulatedWrite(uint64_t gpa,
                                    std::span<const uint8_t> bytes) {
   reference_.WritePhysical(gpa, bytes);
   mmu_->EmulatedWrite(gpa, bytes);
+  cpu_.EnterGuest();
   return Step{.gpa = gpa};
 }
 
 Runner::Step Runner::Invlpg(uint64_t gva) {
   reference_.Invlpg(gva);
   mmu_->Invlpg(gva);
+  cpu_.EnterGuest();
   return Step{.gva = gva};
 }
 
@@ -193,10 +200,12 @@ Runner::Step Runner::SetControl(ControlBit bit, bool value) {
   Step step;
   step.reference = FromAcceptance(reference_.SetControl(bit, value));
   step.mmu = FromAcceptance(mmu_->SetControls(requested));
+  cpu_.EnterGuest();
   return step;
 }
 
 std::optional<Divergence> Runner::Compare(int index, const Step& step) {
+  if (auto d = CheckMmuError(index, step)) return d;
   if (auto d = CompareOutcome(index, step)) return d;
   if (auto d = CompareMemory(index, step)) return d;
   // The audit is a function of the host tables, the TLB, guest memory and the
@@ -207,6 +216,19 @@ std::optional<Divergence> Runner::Compare(int index, const Step& step) {
                                memory_differ_.last_written_pages() == 0;
   if (nothing_changed) return std::nullopt;
   return Audit(index);
+}
+
+std::optional<Divergence> Runner::CheckMmuError(int index, const Step& step) {
+  if (cpu_.mmu_error().empty()) return std::nullopt;
+  Divergence d =
+      MakeDivergence(DivergenceKind::kMmuError, index, step.gva,
+                     absl::StrFormat("the MMU reported an internal error: %s",
+                                     cpu_.mmu_error()));
+  d.gpa = step.gpa;
+  d.reference = step.reference;
+  d.mmu = step.mmu;
+  d.reference_walk = step.walk;
+  return d;
 }
 
 std::optional<Divergence> Runner::CompareOutcome(int index, const Step& step) {
@@ -294,6 +316,8 @@ Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
 }
 
 std::optional<host::HostWalkTrace> Runner::MmuView(uint64_t gva) {
+  // An MMU that reported an error is not called again.
+  if (!cpu_.mmu_error().empty()) return std::nullopt;
   return cpu_.Trace(mmu_->CurrentRoot(), gva);
 }
 

@@ -51,9 +51,11 @@ class Runner {
  public:
   Runner();
 
-  // `c` must be normalized (proto/normalize.h); `mmu` is a new, unstarted MMU.
+  // `c` must be normalized (proto/normalize.h); `mmu` is a new, unstarted MMU
+  // for a host whose TLB is tagged as `tlb` says.
   RunResult Run(const Case& c, host::GuestMmu& mmu,
-                RunObserver* observer = nullptr);
+                RunObserver* observer = nullptr,
+                host::HostTlbTagging tlb = host::HostTlbTagging::kTagged);
 
  private:
   struct Step {
@@ -81,6 +83,7 @@ class Runner {
 
   // The comparisons after an op, in order; the first difference wins.
   std::optional<Divergence> Compare(int index, const Step& step);
+  std::optional<Divergence> CheckMmuError(int index, const Step& step);
   std::optional<Divergence> CompareOutcome(int index, const Step& step);
   std::optional<Divergence> CompareMemory(int index, const Step& step);
   std::optional<Divergence> Audit(int index);

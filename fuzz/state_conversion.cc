@@ -1,7 +1,6 @@
 #include "fuzz/state_conversion.h"
 
 namespace shadowdiff {
-namespace {
 
 host::GuestMode HostMode(PagingMode mode) {
   switch (mode) {
@@ -13,6 +12,8 @@ host::GuestMode HostMode(PagingMode mode) {
       return host::GuestMode::k32Bit;
   }
 }
+
+namespace {
 
 PagingMode ModelMode(host::GuestMode mode) {
   switch (mode) {

@@ -12,6 +12,7 @@
 // between their vocabularies.
 namespace shadowdiff {
 
+host::GuestMode HostMode(PagingMode mode);
 host::GuestControls HostControls(const model::PagingState& state);
 model::PagingState ModelState(const host::GuestPagingState& state);
 // A normalized case has at most kMaxSlots (proto/limits.h).

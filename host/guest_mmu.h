@@ -83,8 +83,8 @@ struct Counter {
 // first LoadCr3, CR3 is 0 and the PDPTE registers are zero.
 //
 // To plug in another MMU: implement this class (an adapter over the real code
-// usually maps each call onto one entry point) and register it in
-// fuzz/mmu_registry.cc.
+// usually maps each call onto one entry point) and register it
+// (host/mmu_registry.h), or write it in C against include/shadowdiff/mmu.h.
 class GuestMmu {
  public:
   virtual ~GuestMmu() = default;
@@ -124,6 +124,11 @@ class GuestMmu {
   virtual KeptRootList KeptRoots() const = 0;
 
   virtual std::vector<Counter> Counters() const = 0;
+
+  // True when the MMU writes its tables through pointers into the host's
+  // table frames (HostServices::TableFrames) rather than with WriteSpte: the
+  // host then cannot tell which tables changed and remembers none of them.
+  virtual bool WritesTablesInPlace() const { return false; }
 };
 
 }  // namespace shadowdiff::host

@@ -49,7 +49,10 @@ uint64_t LittleEndian(std::span<const uint8_t> bytes) {
 
 HostCpu::HostCpu(std::vector<MemorySlot> slots, GuestMmu& mmu,
                  uint64_t max_table_frames)
-    : slots_(std::move(slots)), mmu_(&mmu), memory_(max_table_frames) {
+    : slots_(std::move(slots)),
+      mmu_(&mmu),
+      memory_(max_table_frames),
+      tables_written_in_place_(mmu.WritesTablesInPlace()) {
   written_frames_.reserve(32);
 }
 
@@ -57,9 +60,13 @@ HostCpu::HostCpu() : mmu_(nullptr), memory_(kMaxTableFrames) {
   written_frames_.reserve(32);
 }
 
-void HostCpu::Reset(std::span<const MemorySlot> slots, GuestMmu& mmu) {
+void HostCpu::Reset(std::span<const MemorySlot> slots, GuestMmu& mmu,
+                    HostTlbTagging tlb) {
   slots_.assign(slots.begin(), slots.end());
   mmu_ = &mmu;
+  tlb_tagging_ = tlb;
+  tables_written_in_place_ = mmu.WritesTablesInPlace();
+  mmu_error_.clear();
   memory_.Reset();
   tlb_.FlushAll();
   written_frames_.clear();
@@ -80,6 +87,10 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
     value >>= 8;
   }
   HostAccessResult result;
+  if (!mmu_error_.empty()) {
+    result.kind = HostAccessResult::Kind::kMmuError;
+    return result;
+  }
   for (;;) {
     const Translation translation =
         Translate(mmu_->CurrentRoot(), gva, kind, user);
@@ -103,6 +114,14 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
     }
     const FaultResolution resolution =
         mmu_->HandleHostFault(gva, kind, user, translation.error_code);
+    if (resolution.kind == FaultResolution::Kind::kEmulate) {
+      Emulate(resolution.gpa, kind, bytes, &result);
+    }
+    EnterGuest();
+    if (!mmu_error_.empty()) {
+      result.kind = HostAccessResult::Kind::kMmuError;
+      return result;
+    }
     switch (resolution.kind) {
       case FaultResolution::Kind::kRetry:
         break;
@@ -112,7 +131,6 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
         result.cr2 = gva;
         return result;
       case FaultResolution::Kind::kEmulate:
-        Emulate(resolution.gpa, kind, bytes, &result);
         return result;
     }
   }
@@ -162,7 +180,15 @@ void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
   }
 }
 
+void HostCpu::EnterGuest() {
+  if (tlb_tagging_ == HostTlbTagging::kUntagged) tlb_.FlushAll();
+}
+
 void HostCpu::Mappings(const HostRoot& root, std::vector<HostMapping>* out) {
+  if (tables_written_in_place_) {
+    EnumerateHostMappings(memory_, root, out);
+    return;
+  }
   RememberedMappings& remembered = remembered_[root];
   const bool unchanged =
       remembered.epoch != 0 &&
@@ -286,6 +312,14 @@ void HostCpu::FlushTlb(uint64_t gva) {
 void HostCpu::FlushTlbAll() {
   ++tlb_flushes_all_;
   tlb_.FlushAll();
+}
+
+TableWindow HostCpu::TableFrames() const { return memory_.Window(); }
+
+void HostCpu::ReportMmuError(std::string_view message) {
+  if (!mmu_error_.empty()) return;
+  mmu_error_ =
+      message.empty() ? std::string("(no message)") : std::string(message);
 }
 
 }  // namespace shadowdiff::host

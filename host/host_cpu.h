@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -18,14 +20,6 @@
 
 namespace shadowdiff::host {
 
-// One slot of guest RAM: gfns [base_gfn, base_gfn + pages) live in host
-// frames [host_frame, host_frame + pages).
-struct MemorySlot {
-  uint64_t base_gfn = 0;
-  uint64_t pages = 0;
-  uint64_t host_frame = 0;
-};
-
 // The result of one guest access as the host CPU saw it through the MMU.
 struct HostAccessResult {
   enum class Kind {
@@ -33,6 +27,7 @@ struct HostAccessResult {
     kPageFault,  // the MMU injected #PF: error_code, cr2
     kMmio,       // emulated at a gpa outside RAM
     kLivelock,   // kMaxFaultsPerAccess host faults without success
+    kMmuError,   // the MMU reported an internal error (see mmu_error())
   };
   Kind kind = Kind::kOk;
   uint64_t value = 0;
@@ -42,6 +37,15 @@ struct HostAccessResult {
   uint32_t error_code = 0;
   uint64_t cr2 = 0;
   int host_faults = 0;  // host faults taken by this access
+};
+
+// Whether the host TLB is tagged (docs/semantics.md, "The host's exits").
+enum class HostTlbTagging {
+  // VPID or ASIDs: entries survive VM exits; only the MMU's flushes drop them.
+  kTagged,
+  // VMX without VPID: every VM entry (each return from the MMU to the guest)
+  // flushes the whole host TLB as well.
+  kUntagged,
 };
 
 // The host CPU: host memory, the host walker, the host TLB, and the loop that
@@ -62,8 +66,18 @@ class HostCpu final : public HostServices {
 
   // Starts over with another guest and MMU: memory, TLB and flush counts as
   // new, buffers kept (a fuzzer runs case after case on one host).
-  void Reset(std::span<const MemorySlot> slots, GuestMmu& mmu);
+  void Reset(std::span<const MemorySlot> slots, GuestMmu& mmu,
+             HostTlbTagging tlb = HostTlbTagging::kTagged);
 
+  // The MMU returns to the guest after a call that is a VM exit on a real host
+  // (a fault, an emulated write, MOV to CR3, INVLPG, a control write): an
+  // untagged host TLB is flushed. Access does it itself after a host fault;
+  // whoever calls the MMU directly calls this after.
+  void EnterGuest();
+
+  // The MMU's first reported internal error, or "" while it has none. Once it
+  // has one, Access calls the MMU no more.
+  const std::string& mmu_error() const { return mmu_error_; }
   // A guest access of width bytes (1, 2, 4, 8; aligned) at gva. For kWrite,
   // value holds the bytes to store (little endian). Fetches read nothing.
   HostAccessResult Access(uint64_t gva, AccessKind kind, int width,
@@ -96,6 +110,7 @@ class HostCpu final : public HostServices {
 
   // HostServices.
   std::optional<uint64_t> GfnToHfn(uint64_t gfn) const override;
+  std::span<const MemorySlot> MemorySlots() const override { return slots_; }
   bool ReadGuest(uint64_t gpa, std::span<uint8_t> out) const override;
   bool WriteGuest(uint64_t gpa, std::span<const uint8_t> bytes) override;
   absl::StatusOr<uint64_t> AllocateFrame() override;
@@ -106,6 +121,8 @@ class HostCpu final : public HostServices {
       const override;
   void FlushTlb(uint64_t gva) override;
   void FlushTlbAll() override;
+  TableWindow TableFrames() const override;
+  void ReportMmuError(std::string_view message) override;
 
  private:
   // The TLB entry an access goes through, or the error code of its fault.
@@ -136,6 +153,11 @@ class HostCpu final : public HostServices {
   absl::flat_hash_map<HostRoot, RememberedMappings> remembered_;
   uint64_t tlb_flushes_single_ = 0;
   uint64_t tlb_flushes_all_ = 0;
+  HostTlbTagging tlb_tagging_ = HostTlbTagging::kTagged;
+  // The MMU writes its tables through pointers, unseen by memory_'s change
+  // stamps: nothing read from them may be remembered.
+  bool tables_written_in_place_ = false;
+  std::string mmu_error_;
 };
 
 }  // namespace shadowdiff::host

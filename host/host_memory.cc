@@ -1,8 +1,12 @@
 #include "host/host_memory.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -23,6 +27,20 @@ constexpr size_t kMaxPooledPages = 4096;
 
 HostMemory::HostMemory(uint64_t max_table_frames)
     : max_table_frames_(max_table_frames) {
+  // Address space only: pages are committed as the MMU first touches them,
+  // and the same ones serve case after case.
+  window_.bytes = max_table_frames * kPageBytes;
+  void* base = mmap(nullptr, window_.bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    std::fprintf(stderr,
+                 "shadowdiff: cannot reserve %llu bytes of table "
+                 "frames\n",
+                 static_cast<unsigned long long>(window_.bytes));
+    std::abort();
+  }
+  window_.base = static_cast<uint8_t*>(base);
+  window_.base_hpa = kFirstTableFrame * kPageBytes;
   // Built before this memory is, the pool outlives it: a thread_local memory
   // (the fuzzer's) is destroyed at thread exit after objects built later.
   PagePool();
@@ -31,7 +49,10 @@ HostMemory::HostMemory(uint64_t max_table_frames)
   written_frames_.reserve(32);
 }
 
-HostMemory::~HostMemory() { ReleasePages(); }
+HostMemory::~HostMemory() {
+  ReleasePages();
+  munmap(window_.base, window_.bytes);
+}
 
 void HostMemory::Reset() {
   ReleasePages();
@@ -39,6 +60,7 @@ void HostMemory::Reset() {
   live_frames_.clear();
   free_frames_.clear();
   next_unused_frame_ = kFirstTableFrame;
+  table_frames_used_ = 0;
   change_epochs_.clear();
   last_stamped_hfn_ = ~uint64_t{0};
 }
@@ -59,8 +81,21 @@ std::vector<std::unique_ptr<HostMemory::Page>>& HostMemory::PagePool() {
   return pool;
 }
 
+uint8_t* HostMemory::TableFrame(uint64_t hfn) const {
+  if (hfn < kFirstTableFrame || hfn - kFirstTableFrame >= table_frames_used_) {
+    return nullptr;
+  }
+  return window_.base + (hfn - kFirstTableFrame) * kPageBytes;
+}
+
 HostMemory::Page* HostMemory::Find(uint64_t hfn) const {
   if (hfn == last_hfn_) return last_page_;
+  if (uint8_t* frame = TableFrame(hfn)) {
+    // The window is page-aligned memory of Page's layout.
+    last_hfn_ = hfn;
+    last_page_ = reinterpret_cast<Page*>(frame);
+    return last_page_;
+  }
   const auto it = pages_.find(hfn);
   if (it == pages_.end()) return nullptr;
   last_hfn_ = hfn;
@@ -150,11 +185,16 @@ absl::StatusOr<uint64_t> HostMemory::AllocateFrame() {
   uint64_t hfn;
   if (free_frames_.empty()) {
     hfn = next_unused_frame_++;
+    ++table_frames_used_;
+    // A frame first handed out since Reset may have been written behind the
+    // window (an MMU's stray WriteSpte) and may hold an earlier case's table.
+    if (hfn == last_hfn_) last_hfn_ = ~uint64_t{0};
+    pages_.erase(hfn);
   } else {
     hfn = free_frames_.back();
     free_frames_.pop_back();
   }
-  if (Page* page = Find(hfn)) page->fill(0);  // reads as zero again
+  std::memset(TableFrame(hfn), 0, kPageBytes);  // reads as zero again
   Stamp(hfn);
   live_frames_.insert(hfn);
   return hfn;

@@ -10,11 +10,18 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "host/host_services.h"
 
 namespace shadowdiff::host {
 
 // Host physical memory: sparse 4 KB frames that read as zero until first
 // written, plus the pool the MMU under test takes its table frames from.
+//
+// Table frames are real, page-aligned memory in one window, frame
+// kFirstTableFrame + i at Window().base + i * 4 KB, so that an MMU that
+// owns its tables (include/shadowdiff/mmu.h) writes them through pointers and
+// the host walker reads them in place. Writes through such pointers bypass
+// Write: they are neither stamped nor listed (see ChangedSince).
 class HostMemory {
  public:
   static constexpr uint64_t kPageBytes = 4096;
@@ -58,9 +65,15 @@ class HostMemory {
   void FreeFrame(uint64_t hfn);
   uint64_t live_table_frames() const { return live_frames_.size(); }
 
+  const TableWindow& Window() const { return window_; }
+  // The memory of table frame hfn (handed out by AllocateFrame), or nullptr
+  // for any other frame.
+  uint8_t* TableFrame(uint64_t hfn) const;
+
   // For readers that remember what they read: NewEpoch starts an epoch and
   // returns it; ChangedSince tells whether frame hfn was written, or handed
-  // out again by AllocateFrame, during that epoch or a later one.
+  // out again by AllocateFrame, during that epoch or a later one. It knows
+  // only of writes made through this class, not through Window().
   uint64_t NewEpoch() { return ++epoch_; }
   bool ChangedSince(uint64_t hfn, uint64_t epoch) const;
 
@@ -81,6 +94,10 @@ class HostMemory {
   void Stamp(uint64_t hfn);
 
   uint64_t max_table_frames_;
+  TableWindow window_;
+  // Table frames below this one have been handed out since the last Reset;
+  // the others read as zero whatever the window holds from an earlier case.
+  uint64_t table_frames_used_ = 0;
   // unique_ptr keeps pages in place while the map rehashes.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Page>> pages_;
   // Frames written since the last TakeWrittenFrames, a run of writes to one

@@ -4,14 +4,33 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "host/spte.h"
 
 namespace shadowdiff::host {
 
+// One slot of guest RAM: gfns [base_gfn, base_gfn + pages) live in host
+// frames [host_frame, host_frame + pages).
+struct MemorySlot {
+  uint64_t base_gfn = 0;
+  uint64_t pages = 0;
+  uint64_t host_frame = 0;
+};
+
+// Where the host's table frames lie in this process: frame hfn, handed out by
+// AllocateFrame, is the 4 KB at base + (hfn * 4096 - base_hpa). An MMU that
+// owns its tables writes them there through pointers.
+struct TableWindow {
+  uint8_t* base = nullptr;
+  uint64_t base_hpa = 0;
+  uint64_t bytes = 0;
+};
+
 // What the host CPU offers the MMU under test: guest RAM through the memory
-// slots, host frames for its own tables, and the host TLB.
+// slots, host frames for its own tables, the host TLB, and a way to report
+// the MMU's own failures.
 class HostServices {
  public:
   virtual ~HostServices() = default;
@@ -19,6 +38,7 @@ class HostServices {
   // Guest RAM, as the hypervisor reaches it through its memory slots.
   // A gpa outside every slot is MMIO: the reads fail, the writes are dropped.
   virtual std::optional<uint64_t> GfnToHfn(uint64_t gfn) const = 0;
+  virtual std::span<const MemorySlot> MemorySlots() const = 0;
   virtual bool ReadGuest(uint64_t gpa, std::span<uint8_t> out) const = 0;
   virtual bool WriteGuest(uint64_t gpa, std::span<const uint8_t> bytes) = 0;
 
@@ -39,6 +59,12 @@ class HostServices {
   // FlushTlb drops every entry whose page contains gva.
   virtual void FlushTlb(uint64_t gva) = 0;
   virtual void FlushTlbAll() = 0;
+
+  virtual TableWindow TableFrames() const = 0;
+
+  // An internal error of the MMU (an assertion, BUG_ON): the runner reports
+  // it as a finding at the op under way and calls the MMU no more.
+  virtual void ReportMmuError(std::string_view message) = 0;
 };
 
 }  // namespace shadowdiff::host

@@ -1,6 +1,7 @@
 #ifndef SHADOWDIFF_PROTO_LIMITS_H_
 #define SHADOWDIFF_PROTO_LIMITS_H_
 
+#include <cstddef>
 #include <cstdint>
 
 // The bounds of the case format (proto/case.proto documents each field).
@@ -12,6 +13,7 @@ inline constexpr int kMaxSlots = 4;
 inline constexpr uint32_t kMaxSlotPages = 256;
 inline constexpr int kMaxSetupEntries = 512;
 inline constexpr int kMaxSetupBytes = 256;
+inline constexpr size_t kMaxRunConfigString = 256;
 
 // The guest's MAXPHYADDR: gpas are below 2^36, gfns below 2^24.
 inline constexpr int kGuestMaxPhysAddrBits = 36;

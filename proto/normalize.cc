@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "proto/entry_encoding.h"
 #include "proto/limits.h"
@@ -157,9 +158,20 @@ void NormalizeSetup(Setup& setup) {
   for (PhysWrite& p : *setup.mutable_bytes()) NormalizePhysWrite(p);
 }
 
+void NormalizeRunConfig(RunConfig& run) {
+  for (std::string* s : {run.mutable_mmu(), run.mutable_switches(),
+                         run.mutable_baseline_mmu()}) {
+    if (s->size() > limits::kMaxRunConfigString) {
+      s->resize(limits::kMaxRunConfigString);
+    }
+  }
+  if (!HostTlb_IsValid(run.host_tlb())) run.set_host_tlb(HOST_TLB_TAGGED);
+}
+
 }  // namespace
 
 void Normalize(Case& c) {
+  if (c.has_run()) NormalizeRunConfig(*c.mutable_run());
   // An absent setup stays absent: it reads as the default one.
   if (c.has_setup()) NormalizeSetup(*c.mutable_setup());
   const PagingMode mode = c.setup().mode();

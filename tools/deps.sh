@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build clang-14 libclang-rt-14-dev llvm-14
   libprotobuf-dev protobuf-compiler libabsl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev python3
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev python3
   python3-protobuf python3-yaml zip unzip
 )
 for extra in "$@"; do

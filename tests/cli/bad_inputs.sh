@@ -19,7 +19,7 @@ head -c $((size - 3)) "$tmp/whole.pb" > "$tmp/truncated.pb"
 # Usage errors.
 "$here/expect_exit.sh" 2 "unknown command" "$bin" frobnicate
 "$here/expect_exit.sh" 2 "no such file" "$bin" replay "$tmp/missing"
-"$here/expect_exit.sh" 2 "unknown flag" "$bin" replay --bogus "$data/two_ops.textproto"
+"$here/expect_exit.sh" 2 "not expected: --bogus" "$bin" replay --bogus "$data/two_ops.textproto"
 "$here/expect_exit.sh" 2 "no-such-bug" "$bin" replay --inject=no-such-bug "$data/two_ops.textproto"
 "$here/expect_exit.sh" 2 "unknown MMU" "$bin" replay --mmu=imaginary "$data/two_ops.textproto"
 

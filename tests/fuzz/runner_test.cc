@@ -5,9 +5,10 @@
 #include <vector>
 
 #include "fuzz/case_file.h"
-#include "fuzz/mmu_registry.h"
 #include "fuzz/report.h"
+#include "fuzz/run_settings.h"
 #include "gtest/gtest.h"
+#include "host/mmu_registry.h"
 #include "impl/bug_switches.h"
 #include "proto/normalize.h"
 #include "tests/fuzz/reference_backed_mmu.h"
@@ -104,8 +105,8 @@ TEST(Runner, ReusedRunnerGivesWhatANewOneGives) {
   int divergences = 0;
   for (std::string_view inject : injections) {
     for (const Case& seed : seeds) {
-      auto reused_mmu = MakeMmu(kDefaultMmu, inject);
-      auto new_mmu = MakeMmu(kDefaultMmu, inject);
+      auto reused_mmu = host::MakeMmu(kDefaultMmu, inject);
+      auto new_mmu = host::MakeMmu(kDefaultMmu, inject);
       ASSERT_TRUE(reused_mmu.ok() && new_mmu.ok());
       const RunResult again = reused.Run(seed, **reused_mmu);
       const RunResult fresh = Runner().Run(seed, **new_mmu);
@@ -114,8 +115,10 @@ TEST(Runner, ReusedRunnerGivesWhatANewOneGives) {
           << inject;
       if (!fresh.divergence) continue;
       ++divergences;
-      EXPECT_EQ(FormatReport(seed, *again.divergence, (*reused_mmu)->Name()),
-                FormatReport(seed, *fresh.divergence, (*new_mmu)->Name()));
+      const RunSettings settings{
+          .mmu = {std::string(kDefaultMmu), std::string(inject)}};
+      EXPECT_EQ(FormatReport(seed, *again.divergence, settings),
+                FormatReport(seed, *fresh.divergence, settings));
     }
   }
   // The bugs must have made the comparison of reports happen.

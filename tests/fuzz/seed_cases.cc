@@ -14,7 +14,7 @@ std::vector<Case> SeedCases() {
   std::vector<Case> seeds;
   auto files = ListCaseFiles({SHADOWDIFF_SOURCE_DIR "/corpus/seeds"});
   EXPECT_TRUE(files.ok());
-  for (const std::string& file : *files) {
+  for (const std::string& file : files->files) {
     absl::StatusOr<Case> c = ReadCaseFile(file);
     EXPECT_TRUE(c.ok()) << c.status();
     Normalize(*c);

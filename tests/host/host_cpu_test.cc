@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <string_view>
@@ -320,6 +321,84 @@ TEST_F(HostCpuTest, ForgottenFlushLeavesAStaleTranslationInUse) {
               ElementsAre(Fault{0x7000, AccessKind::kRead, true, kPfUser}));
   EXPECT_EQ(cpu_.tlb_flushes_single(), 1u);
   EXPECT_EQ(cpu_.tlb_flushes_all(), 1u);
+}
+
+// An untagged host TLB (VMX without VPID) is flushed whole at every VM entry:
+// the same forgotten flush is then harmless once the MMU has returned to the
+// guest, and a tagged one keeps the stale entry.
+TEST_F(HostCpuTest, UntaggedHostTlbIsFlushedOnEveryEntryToTheGuest) {
+  InitGuest(0x11000, {0xAA});
+  InitGuest(0x12000, {0xBB});
+  for (const HostTlbTagging tlb :
+       {HostTlbTagging::kTagged, HostTlbTagging::kUntagged}) {
+    cpu_.Reset(kSlots, mmu_, tlb);
+    InitGuest(0x11000, {0xAA});
+    InitGuest(0x12000, {0xBB});
+    mmu_.root = {HostRoot::Kind::k4Level, NewTable()};
+    const uint64_t leaf_hpa = Map(0x7000, 0x1000001000 | kP | kW | kU);
+    EXPECT_EQ(cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true).value, 0xAAu);
+    cpu_.WriteSpte(leaf_hpa, 0x1000002000 | kP | kW | kU);
+    cpu_.EnterGuest();
+    const uint64_t expected = tlb == HostTlbTagging::kTagged ? 0xAA : 0xBB;
+    EXPECT_EQ(cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true).value,
+              expected);
+    // The MMU's own flushes are what it asked for, not the entries' flushes.
+    EXPECT_EQ(cpu_.tlb_flushes_all(), 0u);
+  }
+}
+
+// A fault the MMU resolves is an exit and an entry: on an untagged host the
+// TLB entries of other pages are gone after it.
+TEST_F(HostCpuTest, UntaggedHostTlbIsFlushedAfterEachHostFault) {
+  for (const HostTlbTagging tlb :
+       {HostTlbTagging::kTagged, HostTlbTagging::kUntagged}) {
+    cpu_.Reset(kSlots, mmu_, tlb);
+    mmu_.root = {HostRoot::Kind::k4Level, NewTable()};
+    Map(0x7000, 0x1000001000 | kP | kW | kU);
+    cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true);
+    mmu_.on_fault = [this](uint64_t gva) {
+      Map(gva, 0x1000002000 | kP | kW | kU);
+      return FaultResolution::Retry();
+    };
+    cpu_.Access(0x9000, AccessKind::kRead, 1, 0, true);
+    const std::vector<HostMapping> tlb_entries = TlbMappings();
+    ASSERT_FALSE(tlb_entries.empty());
+    EXPECT_EQ(tlb_entries.front().gva,
+              tlb == HostTlbTagging::kTagged ? 0x7000u : 0x9000u);
+    mmu_.on_fault = nullptr;
+  }
+}
+
+// An MMU's internal error stops the access at once and the host calls the
+// MMU no more, until the next case.
+TEST_F(HostCpuTest, ReportedMmuErrorEndsTheAccessAndTheCalls) {
+  mmu_.on_fault = [this](uint64_t) {
+    mmu_.host->ReportMmuError("BUG_ON(spte == 0)");
+    mmu_.host->ReportMmuError("a second report is not kept");
+    return FaultResolution::Retry();
+  };
+  HostAccessResult result = cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true);
+  EXPECT_EQ(result.kind, HostAccessResult::Kind::kMmuError);
+  EXPECT_EQ(cpu_.mmu_error(), "BUG_ON(spte == 0)");
+  EXPECT_EQ(mmu_.faults.size(), 1u);
+  result = cpu_.Access(0x8000, AccessKind::kRead, 1, 0, true);
+  EXPECT_EQ(result.kind, HostAccessResult::Kind::kMmuError);
+  EXPECT_EQ(mmu_.faults.size(), 1u);
+  cpu_.Reset(kSlots, mmu_);
+  EXPECT_EQ(cpu_.mmu_error(), "");
+}
+
+// Table frames are real memory at the documented place: what an MMU writes
+// through the pointer is what the walker reads, with no copy.
+TEST_F(HostCpuTest, TableFramesAreMemoryTheWalkerReadsInPlace) {
+  const TableWindow window = cpu_.TableFrames();
+  const uint64_t table = NewTable();
+  ASSERT_GE(table, window.base_hpa);
+  uint8_t* const pointer = window.base + (table - window.base_hpa);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(pointer) % 4096, 0u);
+  const uint64_t entry = 0x1000001000 | kP | kW;
+  std::memcpy(pointer + 8 * 3, &entry, sizeof entry);
+  EXPECT_EQ(cpu_.ReadSpte(table + 8 * 3), entry);
 }
 
 TEST_F(HostCpuTest, StaleDirtyEntryStillTakesWrites) {

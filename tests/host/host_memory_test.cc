@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -110,6 +111,33 @@ TEST(HostMemoryTest, FreeingAFrameNotAllocatedIsIgnored) {
   EXPECT_EQ(*memory.AllocateFrame(), 0x100000000u);
   EXPECT_EQ(memory.AllocateFrame().status().code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+// Frame kFirstTableFrame + i is the i-th page of the window, page-aligned,
+// and the same page in every case; after Reset a frame not handed out again
+// reads as zero though the window still holds the earlier case's bytes.
+TEST(HostMemoryTest, TableFramesLieInTheWindowAndResetHidesOldContents) {
+  HostMemory memory(4);
+  const TableWindow& window = memory.Window();
+  EXPECT_EQ(window.base_hpa, HostMemory::kFirstTableFrame * 4096);
+  EXPECT_EQ(window.bytes, 4u * 4096);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(window.base) % 4096, 0u);
+  const uint64_t first = *memory.AllocateFrame();
+  const uint64_t second = *memory.AllocateFrame();
+  EXPECT_EQ(memory.TableFrame(first), window.base);
+  EXPECT_EQ(memory.TableFrame(second), window.base + 4096);
+  memory.Write64(second * 4096 + 16, 0x1234);
+  uint64_t in_place = 0;
+  std::memcpy(&in_place, window.base + 4096 + 16, sizeof in_place);
+  EXPECT_EQ(in_place, 0x1234u);
+
+  memory.Reset();
+  EXPECT_EQ(memory.TableFrame(second), nullptr);
+  EXPECT_EQ(memory.Read64(second * 4096 + 16), 0u);
+  EXPECT_EQ(*memory.AllocateFrame(), first);
+  EXPECT_EQ(*memory.AllocateFrame(), second);
+  EXPECT_EQ(memory.Read64(second * 4096 + 16), 0u);
+  EXPECT_EQ(memory.TableFrame(0x1000000), nullptr);  // guest RAM
 }
 
 }  // namespace

@@ -709,6 +709,9 @@ class FrameLimitedHost : public host::HostServices {
   std::optional<uint64_t> GfnToHfn(uint64_t gfn) const override {
     return cpu_.GfnToHfn(gfn);
   }
+  std::span<const host::MemorySlot> MemorySlots() const override {
+    return cpu_.MemorySlots();
+  }
   bool ReadGuest(uint64_t gpa, std::span<uint8_t> out) const override {
     return cpu_.ReadGuest(gpa, out);
   }
@@ -735,6 +738,10 @@ class FrameLimitedHost : public host::HostServices {
   }
   void FlushTlb(uint64_t gva) override { cpu_.FlushTlb(gva); }
   void FlushTlbAll() override { cpu_.FlushTlbAll(); }
+  host::TableWindow TableFrames() const override { return cpu_.TableFrames(); }
+  void ReportMmuError(std::string_view message) override {
+    cpu_.ReportMmuError(message);
+  }
 
  private:
   host::HostCpu& cpu_;

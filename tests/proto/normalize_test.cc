@@ -58,6 +58,9 @@ void RandomFill(google::protobuf::Message& m, std::mt19937_64& rng) {
         case FieldDescriptor::CPPTYPE_ENUM:
           r->SetEnumValue(&m, f, static_cast<int>(value()));
           break;
+        case FieldDescriptor::CPPTYPE_STRING:
+          r->SetString(&m, f, std::string(rng() % 600, 'a' + rng() % 26));
+          break;
         default:
           FAIL() << "field type the test does not fill: " << f->full_name();
       }
@@ -191,6 +194,22 @@ TEST(Normalize, CaseWithoutSlotsIsEmpty) {
   c.mutable_setup()->add_slots()->set_pages(0);
   Normalize(c);
   EXPECT_TRUE(IsEmpty(c));
+}
+
+// A case file's recorded run settings are kept, cut to a bounded length; an
+// unknown host TLB value reads as the default, tagged.
+TEST(Normalize, BoundsTheRecordedRunSettings) {
+  Case c;
+  c.mutable_run()->set_mmu("shadow");
+  c.mutable_run()->set_switches(std::string(300, 'x'));
+  c.mutable_run()->set_host_tlb(static_cast<HostTlb>(7));
+  Normalize(c);
+  EXPECT_EQ(c.run().mmu(), "shadow");
+  EXPECT_EQ(c.run().switches(), std::string(limits::kMaxRunConfigString, 'x'));
+  EXPECT_EQ(c.run().host_tlb(), HOST_TLB_TAGGED);
+  c.mutable_run()->set_host_tlb(HOST_TLB_UNTAGGED);
+  Normalize(c);
+  EXPECT_EQ(c.run().host_tlb(), HOST_TLB_UNTAGGED);
 }
 
 }  // namespace

@@ -1,0 +1,1 @@
+// An executable's sources; its code comes from the libraries it links.
