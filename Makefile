@@ -71,6 +71,7 @@ coverage: deps
 corpus-merge:
 	tools/corpus_merge.sh
 
+BENCH_SECONDS ?= 60
 ZOO_RUNS ?= 5
 ZOO_SECONDS ?= 120
 zoo: build
@@ -78,6 +79,7 @@ zoo: build
 
 bench: build
 	build/bin/mmu_bench
+	tools/c_example_throughput.sh $(BENCH_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -43,8 +43,10 @@ void BM_AccessPath(benchmark::State& state, Path path) {
   uint64_t host_faults = 0;
   for (auto _ : state) {
     for (int i = 0; i < kBatch; ++i) {
-      if (path == Path::kHostWalk) machine.cpu().FlushTlb(Gva(i));
-      if (path == Path::kHostFault) machine.mmu().Invlpg(Gva(i));
+      if (path == Path::kHostWalk)
+        machine.cpu().FlushTlb(host::VcpuSet::All(), Gva(i));
+      if (path == Path::kHostFault)
+        machine.mmu().Invlpg(host::kBootVcpu, Gva(i));
     }
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kBatch; ++i) {

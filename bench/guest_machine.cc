@@ -42,7 +42,7 @@ void GuestMachine::Boot(uint64_t cr3) {
 }
 
 void GuestMachine::LoadCr3(uint64_t cr3) {
-  if (!mmu_.LoadCr3(cr3)) Die("CR3 load refused:", cr3);
+  if (!mmu_.LoadCr3(host::kBootVcpu, cr3)) Die("CR3 load refused:", cr3);
 }
 
 int GuestMachine::Read(uint64_t gva, bool user) {
@@ -54,7 +54,7 @@ int GuestMachine::Write(uint64_t gva, uint64_t value, bool user) {
 }
 
 void GuestMachine::WriteEntry(uint64_t gpa, uint64_t entry) {
-  mmu_.EmulatedWrite(gpa, EntryBytes(entry));
+  mmu_.EmulatedWrite(host::kBootVcpu, gpa, EntryBytes(entry));
 }
 
 int GuestMachine::Access(uint64_t gva, host::AccessKind kind, uint64_t value,

@@ -90,7 +90,7 @@ void BM_EmulatedPteWrite(benchmark::State& state) {
     machine.WriteEntry(gpa, pte);
     const auto end = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(end - start).count());
-    machine.mmu().Invlpg(ScaledGuest::Gva(table));
+    machine.mmu().Invlpg(host::kBootVcpu, ScaledGuest::Gva(table));
     machine.Read(ScaledGuest::Gva(table), /*user=*/true);
     ++writes;
   }

@@ -138,7 +138,7 @@ class SwitchLoop {
     const uint64_t gva = HeapGva(page);
     machine_.WriteEntry(machine_.builder().PteGpa(process.cr3, gva),
                         UserPte(gfn));
-    machine_.mmu().Invlpg(gva);
+    machine_.mmu().Invlpg(host::kBootVcpu, gva);
   }
 
   // Adds a heap page not yet in the working set.

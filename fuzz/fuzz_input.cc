@@ -1,7 +1,9 @@
 #include "fuzz/fuzz_input.h"
 
 #include <string>
+#include <string_view>
 
+#include "fuzz/case_file.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -19,14 +21,22 @@ class IgnoreErrors final : public google::protobuf::io::ErrorCollector {
 }  // namespace
 
 bool ParseFuzzInput(const uint8_t* data, size_t size, Case* c) {
-  if (c->ParseFromArray(data, static_cast<int>(size))) return true;
-  c->Clear();
-  google::protobuf::TextFormat::Parser parser;
-  IgnoreErrors ignore_errors;
-  parser.RecordErrorsTo(&ignore_errors);
-  parser.AllowPartialMessage(true);
-  const std::string text(reinterpret_cast<const char*>(data), size);
-  return parser.ParseFromString(text, c);
+  // The order ReadCaseFile takes, so that a crash file replays as it ran:
+  // the format the content looks like first, then the other.
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  auto parse_text = [&] {
+    c->Clear();
+    google::protobuf::TextFormat::Parser parser;
+    IgnoreErrors ignore_errors;
+    parser.RecordErrorsTo(&ignore_errors);
+    return parser.ParseFromString(std::string(bytes), c);
+  };
+  auto parse_binary = [&] {
+    c->Clear();
+    return c->ParseFromArray(data, static_cast<int>(size));
+  };
+  if (LooksLikeText(bytes)) return parse_text() || parse_binary();
+  return parse_binary() || parse_text();
 }
 
 google::protobuf::ArenaOptions ArenaStartingIn(std::span<char> block) {

@@ -10,9 +10,10 @@
 
 namespace shadowdiff {
 
-// A fuzzer input: a binary case, or else a text case (so that the reviewed
-// text seeds can be given to the fuzzer as they are), parsed into *c (which
-// may live on an arena). Not normalized. False when it is neither.
+// A fuzzer input: a binary or a text case (so that the reviewed text seeds
+// can be given to the fuzzer as they are), told apart by content as case
+// files are (fuzz/case_file.h), parsed into *c (which may live on an arena).
+// Not normalized. False when it is neither.
 bool ParseFuzzInput(const uint8_t* data, size_t size, Case* c);
 
 // Options for the arena of one fuzzer callback's cases whose first block is

@@ -12,7 +12,6 @@
 // flags the command line leaves unset.
 
 #include <algorithm>
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -140,10 +139,9 @@ void AddDefaultFlags(int* argc, char*** argv) {
       single_files = true;
     }
   }
-  const auto max_len =
-      std::find_if(added.begin(), added.end(), [](const std::string& flag) {
-        return flag.starts_with("-max_len=");
-      });
+  const auto max_len = std::find_if(
+      added.begin(), added.end(),
+      [](const std::string& flag) { return flag.starts_with("-max_len="); });
   if (max_len != added.end()) {
     if (single_files) {
       added.erase(max_len);
@@ -152,8 +150,8 @@ void AddDefaultFlags(int* argc, char*** argv) {
       static std::string copies = "/tmp/shadowdiff-text-seeds-XXXXXX";
       const size_t limit = std::stoul(max_len->substr(9));
       if (mkdtemp(copies.data()) != nullptr &&
-          shadowdiff::WriteBinaryCopiesOfTextCases(directories, copies,
-                                                   limit) > 0) {
+          shadowdiff::WriteBinaryCopiesOfTextCases(directories, copies, limit) >
+              0) {
         added.push_back(copies);
       }
     }
@@ -207,6 +205,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string report =
       shadowdiff::FormatReport(*c, *verdict.divergence, config.settings);
   std::fputs(report.c_str(), stderr);
+  // What was tolerated before this finding, since the abort skips atexit.
+  PrintTally();
   std::fflush(stderr);
   std::abort();
 }

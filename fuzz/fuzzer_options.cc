@@ -57,7 +57,8 @@ int WriteBinaryCopiesOfTextCases(const std::vector<std::string>& directories,
       if (!LooksLikeText(bytes)) continue;
       absl::StatusOr<Case> c = ParseTextCase(bytes, it->path().string());
       std::string binary;
-      if (!c.ok() || !c->SerializeToString(&binary) || binary.size() > max_len) {
+      if (!c.ok() || !c->SerializeToString(&binary) ||
+          binary.size() > max_len) {
         continue;
       }
       std::ofstream out(absl::StrCat(out_dir, "/text-case-", written, ".pb"),

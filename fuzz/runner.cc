@@ -144,7 +144,7 @@ Runner::Step Runner::RunOp(const Op& op) {
 Runner::Step Runner::LoadCr3(uint64_t cr3) {
   Step step;
   step.reference = FromAcceptance(reference_.LoadCr3(cr3));
-  step.mmu = FromAcceptance(mmu_->LoadCr3(cr3));
+  step.mmu = FromAcceptance(mmu_->LoadCr3(host::kBootVcpu, cr3));
   cpu_.EnterGuest();
   return step;
 }
@@ -170,14 +170,14 @@ Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
 Runner::Step Runner::EmulatedWrite(uint64_t gpa,
                                    std::span<const uint8_t> bytes) {
   reference_.WritePhysical(gpa, bytes);
-  mmu_->EmulatedWrite(gpa, bytes);
+  mmu_->EmulatedWrite(host::kBootVcpu, gpa, bytes);
   cpu_.EnterGuest();
   return Step{.gpa = gpa};
 }
 
 Runner::Step Runner::Invlpg(uint64_t gva) {
   reference_.Invlpg(gva);
-  mmu_->Invlpg(gva);
+  mmu_->Invlpg(host::kBootVcpu, gva);
   cpu_.EnterGuest();
   return Step{.gva = gva};
 }
@@ -199,7 +199,7 @@ Runner::Step Runner::SetControl(ControlBit bit, bool value) {
   }
   Step step;
   step.reference = FromAcceptance(reference_.SetControl(bit, value));
-  step.mmu = FromAcceptance(mmu_->SetControls(requested));
+  step.mmu = FromAcceptance(mmu_->SetControls(host::kBootVcpu, requested));
   cpu_.EnterGuest();
   return step;
 }
@@ -274,7 +274,7 @@ std::optional<Divergence> Runner::Audit(int index) {
     d.mmu_view = MmuView(f.gva);
     return d;
   };
-  const host::HostRoot root = mmu_->CurrentRoot();
+  const host::HostRoot root = mmu_->CurrentRoot(host::kBootVcpu);
   cpu_.Mappings(root, &root_mappings_);
   if (auto f = audit_.Check(root_mappings_, reference_.state(), false)) {
     return report(*f, "current root");
@@ -318,7 +318,7 @@ Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
 std::optional<host::HostWalkTrace> Runner::MmuView(uint64_t gva) {
   // An MMU that reported an error is not called again.
   if (!cpu_.mmu_error().empty()) return std::nullopt;
-  return cpu_.Trace(mmu_->CurrentRoot(), gva);
+  return cpu_.Trace(mmu_->CurrentRoot(host::kBootVcpu), gva);
 }
 
 }  // namespace shadowdiff

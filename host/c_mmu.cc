@@ -18,9 +18,6 @@ namespace {
 
 constexpr uint64_t kPageBytes = 4096;
 constexpr size_t kErrorBytes = 512;
-// Cases have one vCPU: the index of every call and the one bit a flush set
-// must name for the host TLB to be flushed.
-constexpr shadowdiff_vcpu kVcpu = 0;
 
 shadowdiff_controls ToC(const GuestControls& controls) {
   return {.mode = static_cast<uint32_t>(controls.mode),
@@ -120,11 +117,11 @@ void FreeTable(shadowdiff_host* host, void* table) {
 
 void FlushTlbGva(shadowdiff_host* host, shadowdiff_vcpu_set vcpus,
                  uint64_t gva) {
-  if (vcpus.bits & (uint64_t{1} << kVcpu)) Services(host).FlushTlb(gva);
+  Services(host).FlushTlb(VcpuSet{vcpus.bits}, gva);
 }
 
 void FlushTlbAll(shadowdiff_host* host, shadowdiff_vcpu_set vcpus) {
-  if (vcpus.bits & (uint64_t{1} << kVcpu)) Services(host).FlushTlbAll();
+  Services(host).FlushTlbAll(VcpuSet{vcpus.bits});
 }
 
 void ReportError(shadowdiff_host* host, const char* file, int line,
@@ -173,14 +170,15 @@ class CMmu final : public GuestMmu {
     return absl::OkStatus();
   }
 
-  HostRoot CurrentRoot() override {
-    return FromC(ops_->current_root(mmu_, kVcpu));
+  HostRoot CurrentRoot(VcpuId vcpu) override {
+    return FromC(ops_->current_root(mmu_, vcpu));
   }
 
-  FaultResolution HandleHostFault(uint64_t gva, AccessKind kind, bool user,
+  FaultResolution HandleHostFault(VcpuId vcpu, uint64_t gva, AccessKind kind,
+                                  bool user,
                                   uint32_t host_error_code) override {
     const shadowdiff_fault_resolution r = ops_->handle_fault(
-        mmu_, kVcpu, gva, static_cast<shadowdiff_access>(ToC(kind)), user,
+        mmu_, vcpu, gva, static_cast<shadowdiff_access>(ToC(kind)), user,
         host_error_code);
     switch (r.kind) {
       case SHADOWDIFF_RETRY:
@@ -198,24 +196,27 @@ class CMmu final : public GuestMmu {
     }
   }
 
-  void EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) override {
-    ops_->emulated_write(mmu_, kVcpu, gpa, bytes.data(), bytes.size());
+  void EmulatedWrite(VcpuId vcpu, uint64_t gpa,
+                     std::span<const uint8_t> bytes) override {
+    ops_->emulated_write(mmu_, vcpu, gpa, bytes.data(), bytes.size());
   }
 
-  bool LoadCr3(uint64_t cr3) override {
-    return ops_->load_cr3(mmu_, kVcpu, cr3);
+  bool LoadCr3(VcpuId vcpu, uint64_t cr3) override {
+    return ops_->load_cr3(mmu_, vcpu, cr3);
   }
 
-  bool SetControls(const GuestControls& controls) override {
+  bool SetControls(VcpuId vcpu, const GuestControls& controls) override {
     const shadowdiff_controls c_controls = ToC(controls);
-    return ops_->set_controls(mmu_, kVcpu, &c_controls);
+    return ops_->set_controls(mmu_, vcpu, &c_controls);
   }
 
-  void Invlpg(uint64_t gva) override { ops_->invlpg(mmu_, kVcpu, gva); }
+  void Invlpg(VcpuId vcpu, uint64_t gva) override {
+    ops_->invlpg(mmu_, vcpu, gva);
+  }
 
-  GuestPagingState CurrentState() const override {
+  GuestPagingState CurrentState(VcpuId vcpu) const override {
     shadowdiff_paging_state state = {};
-    ops_->current_state(mmu_, kVcpu, &state);
+    ops_->current_state(mmu_, vcpu, &state);
     return FromC(state);
   }
 

@@ -78,6 +78,10 @@ struct Counter {
 // Invlpg, LoadCr3 and SetControls. The TLB is only flushed when the MMU asks,
 // so a forgotten flush is observable.
 //
+// Every call that concerns one vCPU names it (host/guest_state.h: cases have
+// one, kBootVcpu, today); an MMU that declares max_vcpus = 1 in its
+// capabilities is only ever given kBootVcpu.
+//
 // Life cycle: Start once, with guest RAM already filled in; then the runner
 // loads the case's initial CR3 through LoadCr3, then runs the ops. Before that
 // first LoadCr3, CR3 is 0 and the PDPTE registers are zero.
@@ -95,30 +99,31 @@ class GuestMmu {
                              const GuestControls& controls) = 0;
 
   // The root the host walker must use now (built on demand).
-  virtual HostRoot CurrentRoot() = 0;
+  virtual HostRoot CurrentRoot(VcpuId vcpu) = 0;
 
   // A host page fault on gva while performing `kind` at the given privilege.
   // host_error_code is the host walker's (SDM 4.7 layout).
-  virtual FaultResolution HandleHostFault(uint64_t gva, AccessKind kind,
-                                          bool user,
+  virtual FaultResolution HandleHostFault(VcpuId vcpu, uint64_t gva,
+                                          AccessKind kind, bool user,
                                           uint32_t host_error_code) = 0;
 
   // An emulated write of bytes at gpa: the MMU brings its shadows up to date
   // and writes guest memory through HostServices::WriteGuest.
-  virtual void EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) = 0;
+  virtual void EmulatedWrite(VcpuId vcpu, uint64_t gpa,
+                             std::span<const uint8_t> bytes) = 0;
 
   // MOV to CR3. False means #GP (a PAE PDPTE with reserved bits): nothing
   // changed.
-  virtual bool LoadCr3(uint64_t cr3) = 0;
+  virtual bool LoadCr3(VcpuId vcpu, uint64_t cr3) = 0;
 
   // MOV to CR0/CR4 or WRMSR to EFER changing one of the controls (the mode
   // never changes). False means #GP, nothing changed.
-  virtual bool SetControls(const GuestControls& controls) = 0;
+  virtual bool SetControls(VcpuId vcpu, const GuestControls& controls) = 0;
 
-  virtual void Invlpg(uint64_t gva) = 0;
+  virtual void Invlpg(VcpuId vcpu, uint64_t gva) = 0;
 
   // The guest state the MMU believes is current (CR3, controls, PDPTEs).
-  virtual GuestPagingState CurrentState() const = 0;
+  virtual GuestPagingState CurrentState(VcpuId vcpu) const = 0;
 
   // Roots other than the current one that the MMU keeps and may switch back to.
   virtual KeptRootList KeptRoots() const = 0;

@@ -12,6 +12,23 @@ enum class GuestMode { k32Bit, kPae, k4Level };
 
 enum class AccessKind { kRead, kWrite, kFetch };
 
+// vCPUs are numbered from 0. Cases have one today, kBootVcpu; every MMU call
+// that concerns one vCPU names it, and every flush a set of them, so that
+// MMUs written now keep working when cases have several.
+using VcpuId = uint32_t;
+inline constexpr VcpuId kBootVcpu = 0;
+inline constexpr int kMaxVcpus = 64;
+
+// A set of vCPUs: bit i is vCPU i.
+struct VcpuSet {
+  uint64_t bits = 0;
+
+  static constexpr VcpuSet Of(VcpuId vcpu) { return {uint64_t{1} << vcpu}; }
+  static constexpr VcpuSet All() { return {~uint64_t{0}}; }
+  constexpr bool Has(VcpuId vcpu) const { return (bits >> vcpu) & 1; }
+  bool operator==(const VcpuSet&) const = default;
+};
+
 // Page-fault error code bits (SDM 4.7); the same layout serves the host's
 // own faults and the guest faults the MMU injects.
 inline constexpr uint32_t kPfPresent = 1u << 0;

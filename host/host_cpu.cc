@@ -93,7 +93,7 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
   }
   for (;;) {
     const Translation translation =
-        Translate(mmu_->CurrentRoot(), gva, kind, user);
+        Translate(mmu_->CurrentRoot(kBootVcpu), gva, kind, user);
     if (translation.ok) {
       const HostTlbEntry& entry = translation.entry;
       result.hpa = entry.hpa | (gva & (entry.page_size - 1));
@@ -112,8 +112,8 @@ HostAccessResult HostCpu::Access(uint64_t gva, AccessKind kind, int width,
       result.kind = HostAccessResult::Kind::kLivelock;
       return result;
     }
-    const FaultResolution resolution =
-        mmu_->HandleHostFault(gva, kind, user, translation.error_code);
+    const FaultResolution resolution = mmu_->HandleHostFault(
+        kBootVcpu, gva, kind, user, translation.error_code);
     if (resolution.kind == FaultResolution::Kind::kEmulate) {
       Emulate(resolution.gpa, kind, bytes, &result);
     }
@@ -173,7 +173,7 @@ void HostCpu::Emulate(uint64_t gpa, AccessKind kind, std::span<uint8_t> bytes,
   }
   result->hpa = *hpa;
   if (kind == AccessKind::kWrite) {
-    mmu_->EmulatedWrite(gpa, bytes);
+    mmu_->EmulatedWrite(kBootVcpu, gpa, bytes);
   } else if (kind == AccessKind::kRead) {
     ReadGuest(gpa, bytes);
     result->value = LittleEndian(bytes);
@@ -304,12 +304,14 @@ void HostCpu::ReadTable(uint64_t hfn,
       {reinterpret_cast<uint8_t*>(out.data()), HostMemory::kPageBytes});
 }
 
-void HostCpu::FlushTlb(uint64_t gva) {
+void HostCpu::FlushTlb(VcpuSet vcpus, uint64_t gva) {
+  if (!vcpus.Has(kBootVcpu)) return;
   ++tlb_flushes_single_;
   tlb_.Flush(gva);
 }
 
-void HostCpu::FlushTlbAll() {
+void HostCpu::FlushTlbAll(VcpuSet vcpus) {
+  if (!vcpus.Has(kBootVcpu)) return;
   ++tlb_flushes_all_;
   tlb_.FlushAll();
 }

@@ -119,8 +119,9 @@ class HostCpu final : public HostServices {
   void WriteSpte(uint64_t hpa, uint64_t value) override;
   void ReadTable(uint64_t hfn, std::span<uint64_t, spte::kEntriesPerTable> out)
       const override;
-  void FlushTlb(uint64_t gva) override;
-  void FlushTlbAll() override;
+  // Cases have one vCPU: a set without it flushes nothing.
+  void FlushTlb(VcpuSet vcpus, uint64_t gva) override;
+  void FlushTlbAll(VcpuSet vcpus) override;
   TableWindow TableFrames() const override;
   void ReportMmuError(std::string_view message) override;
 

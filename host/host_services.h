@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "host/guest_state.h"
 #include "host/spte.h"
 
 namespace shadowdiff::host {
@@ -57,8 +58,8 @@ class HostServices {
 
   // The host TLB keeps what the host walker found until one of these drops it.
   // FlushTlb drops every entry whose page contains gva.
-  virtual void FlushTlb(uint64_t gva) = 0;
-  virtual void FlushTlbAll() = 0;
+  virtual void FlushTlb(VcpuSet vcpus, uint64_t gva) = 0;
+  virtual void FlushTlbAll(VcpuSet vcpus) = 0;
 
   virtual TableWindow TableFrames() const = 0;
 

@@ -62,7 +62,7 @@ absl::Status ShadowMmu::Start(host::HostServices& host,
   return absl::OkStatus();
 }
 
-host::HostRoot ShadowMmu::CurrentRoot() {
+host::HostRoot ShadowMmu::CurrentRoot(host::VcpuId vcpu) {
   const Role base = BaseRole(state_.controls, options_.bugs);
   absl::StatusOr<host::HostRoot> root = parts_->roots.Current(state_, base);
   if (!root.ok()) {
@@ -78,7 +78,8 @@ host::HostRoot ShadowMmu::CurrentRoot() {
   return *root;
 }
 
-host::FaultResolution ShadowMmu::HandleHostFault(uint64_t gva,
+host::FaultResolution ShadowMmu::HandleHostFault(host::VcpuId vcpu,
+                                                 uint64_t gva,
                                                  host::AccessKind kind,
                                                  bool user,
                                                  uint32_t host_error_code) {
@@ -90,7 +91,8 @@ host::FaultResolution ShadowMmu::HandleHostFault(uint64_t gva,
   return resolution;
 }
 
-void ShadowMmu::EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) {
+void ShadowMmu::EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
+                              std::span<const uint8_t> bytes) {
   ++counters_.emulated_writes;
   // Each page's shadows catch up with the part written there.
   while (!bytes.empty()) {
@@ -106,7 +108,7 @@ void ShadowMmu::EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) {
   parts_->tables.CommitFlushes();
 }
 
-bool ShadowMmu::LoadCr3(uint64_t cr3) {
+bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t cr3) {
   if (state_.controls.mode == host::GuestMode::kPae) {
     const std::optional<std::array<uint64_t, 4>> pdptes =
         LoadPdptes(parts_->tables.host(), cr3);
@@ -120,7 +122,8 @@ bool ShadowMmu::LoadCr3(uint64_t cr3) {
   return true;
 }
 
-bool ShadowMmu::SetControls(const host::GuestControls& controls) {
+bool ShadowMmu::SetControls(host::VcpuId vcpu,
+                            const host::GuestControls& controls) {
   if (controls == state_.controls) return true;
   host::GuestPagingState next = state_;
   next.controls = controls;
@@ -154,7 +157,7 @@ void ShadowMmu::Reload() {
   }
 }
 
-void ShadowMmu::Invlpg(uint64_t gva) {
+void ShadowMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) {
   if (state_.controls.mode != host::GuestMode::k4Level && (gva >> 32) != 0) {
     return;
   }
@@ -162,13 +165,15 @@ void ShadowMmu::Invlpg(uint64_t gva) {
   // of gva: drop the leaf (KVM's invlpg), which flushes what the TLB holds.
   // With no leaf there, the TLB holds nothing for gva either.
   if (const std::optional<uint64_t> leaf =
-          parts_->tables.LeafSpteFor(CurrentRoot(), gva)) {
+          parts_->tables.LeafSpteFor(CurrentRoot(vcpu), gva)) {
     parts_->tables.ZapSpte(*leaf);
   }
   parts_->tables.CommitFlushes();
 }
 
-host::GuestPagingState ShadowMmu::CurrentState() const { return state_; }
+host::GuestPagingState ShadowMmu::CurrentState(host::VcpuId vcpu) const {
+  return state_;
+}
 
 host::KeptRootList ShadowMmu::KeptRoots() const {
   if (parts_ == nullptr) return {};

@@ -32,6 +32,9 @@ namespace shadowdiff::impl {
 //   fault_handler.h    host fault -> inject, emulate, or build the shadow
 //   write_emulation.h  emulated writes -> zap or update the shadows
 //   bug_switches.h     the bug zoo
+//
+// It keeps one paging state and one set of roots: its capabilities say one
+// vCPU, so every call names kBootVcpu.
 class ShadowMmu final : public host::GuestMmu {
  public:
   enum class Strategy {
@@ -52,15 +55,17 @@ class ShadowMmu final : public host::GuestMmu {
   std::string_view Name() const override;
   absl::Status Start(host::HostServices& host,
                      const host::GuestControls& controls) override;
-  host::HostRoot CurrentRoot() override;
-  host::FaultResolution HandleHostFault(uint64_t gva, host::AccessKind kind,
-                                        bool user,
+  host::HostRoot CurrentRoot(host::VcpuId vcpu) override;
+  host::FaultResolution HandleHostFault(host::VcpuId vcpu, uint64_t gva,
+                                        host::AccessKind kind, bool user,
                                         uint32_t host_error_code) override;
-  void EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) override;
-  bool LoadCr3(uint64_t cr3) override;
-  bool SetControls(const host::GuestControls& controls) override;
-  void Invlpg(uint64_t gva) override;
-  host::GuestPagingState CurrentState() const override;
+  void EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
+                     std::span<const uint8_t> bytes) override;
+  bool LoadCr3(host::VcpuId vcpu, uint64_t cr3) override;
+  bool SetControls(host::VcpuId vcpu,
+                   const host::GuestControls& controls) override;
+  void Invlpg(host::VcpuId vcpu, uint64_t gva) override;
+  host::GuestPagingState CurrentState(host::VcpuId vcpu) const override;
   host::KeptRootList KeptRoots() const override;
   std::vector<host::Counter> Counters() const override;
 

@@ -22,11 +22,11 @@ void TlbFlushBatch::Add(uint64_t gva) {
 
 void TlbFlushBatch::Commit(host::HostServices& host, MmuCounters& counters) {
   if (all_) {
-    host.FlushTlbAll();
+    host.FlushTlbAll(host::VcpuSet::All());
     ++counters.tlb_flushes_all;
   } else {
     for (uint64_t gva : gvas_) {
-      host.FlushTlb(gva);
+      host.FlushTlb(host::VcpuSet::All(), gva);
       ++counters.tlb_flushes_single;
     }
   }

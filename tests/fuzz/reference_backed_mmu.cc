@@ -46,9 +46,12 @@ absl::Status ReferenceBackedMmu::Start(host::HostServices& host,
   return absl::OkStatus();
 }
 
-host::HostRoot ReferenceBackedMmu::CurrentRoot() { return root_; }
+host::HostRoot ReferenceBackedMmu::CurrentRoot(host::VcpuId vcpu) {
+  return root_;
+}
 
-host::GuestPagingState ReferenceBackedMmu::CurrentState() const {
+host::GuestPagingState ReferenceBackedMmu::CurrentState(
+    host::VcpuId vcpu) const {
   return {.controls = HostControls(state_),
           .cr3 = state_.cr3,
           .pdptes = state_.pdptes};
@@ -71,7 +74,7 @@ bool ReferenceBackedMmu::LoadPdptes(uint64_t cr3,
   return true;
 }
 
-bool ReferenceBackedMmu::LoadCr3(uint64_t cr3) {
+bool ReferenceBackedMmu::LoadCr3(host::VcpuId vcpu, uint64_t cr3) {
   std::array<uint64_t, 4> pdptes = {};
   if (state_.mode == PAGING_PAE && !LoadPdptes(cr3, pdptes)) return false;
   state_.cr3 = cr3;
@@ -80,7 +83,8 @@ bool ReferenceBackedMmu::LoadCr3(uint64_t cr3) {
   return true;
 }
 
-bool ReferenceBackedMmu::SetControls(const host::GuestControls& controls) {
+bool ReferenceBackedMmu::SetControls(host::VcpuId vcpu,
+                                     const host::GuestControls& controls) {
   model::PagingState next = state_;
   next.cr0_wp = controls.cr0_wp;
   next.cr4_pse = controls.cr4_pse;
@@ -94,9 +98,9 @@ bool ReferenceBackedMmu::SetControls(const host::GuestControls& controls) {
   return true;
 }
 
-void ReferenceBackedMmu::Invlpg(uint64_t gva) { ZapAll(); }
+void ReferenceBackedMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) { ZapAll(); }
 
-void ReferenceBackedMmu::EmulatedWrite(uint64_t gpa,
+void ReferenceBackedMmu::EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
                                        std::span<const uint8_t> bytes) {
   host_->WriteGuest(gpa, bytes);
   if (table_gfns_.contains(gpa >> 12) &&
@@ -106,7 +110,8 @@ void ReferenceBackedMmu::EmulatedWrite(uint64_t gpa,
 }
 
 host::FaultResolution ReferenceBackedMmu::HandleHostFault(
-    uint64_t gva, host::AccessKind kind, bool user, uint32_t host_error_code) {
+    host::VcpuId vcpu, uint64_t gva, host::AccessKind kind, bool user,
+    uint32_t host_error_code) {
   ++faults_;
   if (flaw_ == Flaw::kAlwaysRetries) return host::FaultResolution::Retry();
   HostBackedMemory memory(*host_);
@@ -222,7 +227,7 @@ void ReferenceBackedMmu::ZapAll() {
   root_ = {.kind = state_.mode == PAGING_4LEVEL ? host::HostRoot::Kind::k4Level
                                                 : host::HostRoot::Kind::kPae,
            .hpa = root << 12};
-  if (flaw_ != Flaw::kForgetsTlbFlush) host_->FlushTlbAll();
+  if (flaw_ != Flaw::kForgetsTlbFlush) host_->FlushTlbAll(host::VcpuSet::All());
 }
 
 }  // namespace shadowdiff::testing

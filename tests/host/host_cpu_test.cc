@@ -63,21 +63,22 @@ struct ScriptedMmu final : public GuestMmu {
     host = &services;
     return absl::OkStatus();
   }
-  HostRoot CurrentRoot() override { return root; }
-  FaultResolution HandleHostFault(uint64_t gva, AccessKind kind, bool user,
-                                  uint32_t error_code) override {
+  HostRoot CurrentRoot(VcpuId vcpu) override { return root; }
+  FaultResolution HandleHostFault(VcpuId vcpu, uint64_t gva, AccessKind kind,
+                                  bool user, uint32_t error_code) override {
     faults.push_back({gva, kind, user, error_code});
     return on_fault ? on_fault(gva) : FaultResolution::Retry();
   }
-  void EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) override {
+  void EmulatedWrite(VcpuId vcpu, uint64_t gpa,
+                     std::span<const uint8_t> bytes) override {
     emulated_writes.emplace_back(
         gpa, std::vector<uint8_t>(bytes.begin(), bytes.end()));
     host->WriteGuest(gpa, bytes);
   }
-  bool LoadCr3(uint64_t) override { return true; }
-  bool SetControls(const GuestControls&) override { return true; }
-  void Invlpg(uint64_t) override {}
-  GuestPagingState CurrentState() const override { return {}; }
+  bool LoadCr3(VcpuId vcpu, uint64_t) override { return true; }
+  bool SetControls(VcpuId vcpu, const GuestControls&) override { return true; }
+  void Invlpg(VcpuId vcpu, uint64_t) override {}
+  GuestPagingState CurrentState(VcpuId vcpu) const override { return {}; }
   KeptRootList KeptRoots() const override { return {}; }
   std::vector<Counter> Counters() const override { return {}; }
 
@@ -305,7 +306,7 @@ TEST_F(HostCpuTest, ForgottenFlushLeavesAStaleTranslationInUse) {
   EXPECT_EQ(result.value, 0xAAu);
   EXPECT_EQ(result.hpa, 0x1000001000u);
 
-  cpu_.FlushTlb(0x7000);
+  cpu_.FlushTlb(VcpuSet::Of(kBootVcpu), 0x7000);
   EXPECT_EQ(cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true).value, 0xBBu);
 
   // A zapped spte keeps working until the flush too.
@@ -313,7 +314,7 @@ TEST_F(HostCpuTest, ForgottenFlushLeavesAStaleTranslationInUse) {
   result = cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true);
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kOk);
   EXPECT_EQ(result.value, 0xBBu);
-  cpu_.FlushTlbAll();
+  cpu_.FlushTlbAll(VcpuSet::All());
   mmu_.on_fault = [](uint64_t) { return FaultResolution::Inject(0); };
   result = cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true);
   EXPECT_EQ(result.kind, HostAccessResult::Kind::kPageFault);
@@ -399,6 +400,20 @@ TEST_F(HostCpuTest, TableFramesAreMemoryTheWalkerReadsInPlace) {
   const uint64_t entry = 0x1000001000 | kP | kW;
   std::memcpy(pointer + 8 * 3, &entry, sizeof entry);
   EXPECT_EQ(cpu_.ReadSpte(table + 8 * 3), entry);
+}
+
+// A flush names the vCPUs whose TLBs it drops: one that leaves out the only
+// vCPU a case has flushes nothing.
+TEST_F(HostCpuTest, FlushesNameTheirVcpus) {
+  Map(0x7000, 0x1000001000 | kP | kW | kU);
+  cpu_.Access(0x7000, AccessKind::kRead, 1, 0, true);
+  cpu_.FlushTlb(VcpuSet::Of(1), 0x7000);
+  cpu_.FlushTlbAll(VcpuSet{});
+  EXPECT_THAT(TlbMappings(), SizeIs(1));
+  cpu_.FlushTlb(VcpuSet::Of(kBootVcpu), 0x7000);
+  EXPECT_THAT(TlbMappings(), IsEmpty());
+  EXPECT_EQ(cpu_.tlb_flushes_single(), 1u);
+  EXPECT_EQ(cpu_.tlb_flushes_all(), 0u);
 }
 
 TEST_F(HostCpuTest, StaleDirtyEntryStillTakesWrites) {

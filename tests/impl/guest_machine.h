@@ -61,7 +61,8 @@ class GuestMachine {
   void Emulate(uint64_t gpa, uint64_t value, int bytes) {
     std::array<uint8_t, 8> b;
     for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(value >> (8 * i));
-    mmu_.EmulatedWrite(gpa, std::span<const uint8_t>(b.data(), bytes));
+    mmu_.EmulatedWrite(host::kBootVcpu, gpa,
+                       std::span<const uint8_t>(b.data(), bytes));
   }
 
   host::HostAccessResult Read(uint64_t gva, bool user = false) {
@@ -77,7 +78,7 @@ class GuestMachine {
 
   // The host's view of gva through the current root.
   host::HostWalkTrace Trace(uint64_t gva) {
-    return cpu_.Trace(mmu_.CurrentRoot(), gva);
+    return cpu_.Trace(mmu_.CurrentRoot(host::kBootVcpu), gva);
   }
 
  private:

@@ -65,7 +65,7 @@ class Shadow32Test : public ::testing::Test {
     m_.Poke32(0x101004, 0x102000 | kPwu);
     m_.Poke32(0x102000, 0x110000 | kPwu);
     m_.Poke32(0x102800, 0x111000 | kPwu);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   }
 
   const ShadowPage* Page(uint64_t gfn, const Role& role) {
@@ -79,7 +79,8 @@ class Shadow32Test : public ::testing::Test {
 
 TEST_F(Shadow32Test, GuestPdIsFourQuadrantPagesUnderThePaeRoot) {
   EXPECT_EQ(m_.mmu().pages().size(), 4u);
-  EXPECT_EQ(m_.mmu().CurrentRoot().kind, host::HostRoot::Kind::kPae);
+  EXPECT_EQ(m_.mmu().CurrentRoot(host::kBootVcpu).kind,
+            host::HostRoot::Kind::kPae);
   for (int q = 0; q < 4; ++q) {
     const ShadowPage* pd =
         Page(0x101, IndirectRole(Base(), 2, uint64_t(q) << 30, kAccessAll));
@@ -169,7 +170,7 @@ class PdeWriteTest : public ::testing::Test {
     m_.Poke32(0x102800, 0x111000 | kPwu);
     m_.Poke32(0x103000, 0x112000 | kPwu);
     m_.Poke32(0x103800, 0x113000 | kPwu);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     EXPECT_EQ(m_.Read(0x4B000000).value, 0x110u);
     EXPECT_EQ(m_.Read(0x4B200000).value, 0x111u);
     m_.Emulate(0x101000 + 4 * 300, 0x103000 | kPwu, 4);
@@ -205,7 +206,7 @@ class ParentRightsTest : public ::testing::Test {
     FillDataFrames(m_);
     m_.Poke32(0x101004, 0x102000 | kP | kW);
     m_.Poke32(0x102000, 0x110000 | kPwu);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     EXPECT_EQ(m_.Read(0x400000).value, 0x110u);
     m_.Emulate(0x102000, 0x112000 | kPwu | kA | kD, 4);
   }
@@ -248,7 +249,7 @@ class WriteProtectTest : public ::testing::Test {
     FillDataFrames(m_);
     m_.Poke32(0x101000, 0x102000 | kPwu);
     m_.Poke32(0x102014, 0x120000 | kPwu | kA | kD);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     const HostAccessResult r = m_.Write(0x5000, 0x130000 | kPwu | kA | kD);
     EXPECT_EQ(r.kind, HostAccessResult::Kind::kOk);
     EXPECT_EQ(r.host_faults, 1);
@@ -319,7 +320,7 @@ TEST(WriteProtectSharedTest, FlushesEveryGvaOfASharedLeaf) {
   m.Poke32(0x101000, 0x102000 | kPwu);
   m.Poke32(0x101004, 0x102000 | kPwu);
   m.Poke32(0x102014, 0x120000 | kPwu | kA | kD);
-  ASSERT_TRUE(m.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(m.Write(0x5000, 1).kind, HostAccessResult::Kind::kOk);
   // The second store leaves a PTE for 0x130 in 0x120's first entry.
   EXPECT_EQ(m.Write(0x405000, 0x130000 | kPwu | kA | kD).kind,
@@ -348,7 +349,7 @@ TEST(FloodingTest, ThirdWriteWithoutAFaultUnshadows) {
   m.Poke32(0x101000, 0x102000 | kPwu);
   m.Poke32(0x102000, 0x110000 | kPwu);
   m.Poke32(0x102004, 0x111000 | kPwu);
-  ASSERT_TRUE(m.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   m.Read(0);
   const Role pt_role =
       IndirectRole(BaseRole(Controls(GuestMode::k32Bit), {}), 1, 0, kAccessAll);
@@ -386,7 +387,7 @@ class PaeWriteTest : public ::testing::Test {
     m_.Poke64(0x102000, 0x103000 | kPwu);
     m_.Poke64(0x103000, 0x110000 | kPwu | kA | kD);
     m_.Poke64(0x103008, 0x111000 | kPwu | kA | kD);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     EXPECT_EQ(m_.Read(0).value, 0x110u);
     EXPECT_EQ(m_.Read(0x1000).value, 0x111u);
   }
@@ -457,24 +458,24 @@ class RootCacheTest : public ::testing::Test {
 };
 
 TEST_F(RootCacheTest, SwitchingBackReusesTheShadow) {
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(m_.mmu().pages().size(), 1u);
   EXPECT_EQ(m_.Read(0).host_faults, 1);
   EXPECT_EQ(m_.mmu().pages().size(), 4u);
-  const host::HostRoot root_a = m_.mmu().CurrentRoot();
+  const host::HostRoot root_a = m_.mmu().CurrentRoot(host::kBootVcpu);
 
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x102000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x102000));
   // B's root links to the PDPT shadow A built.
   EXPECT_EQ(m_.Read(0).host_faults, 1);
   EXPECT_EQ(m_.mmu().pages().size(), 5u);
-  const host::HostRoot root_b = m_.mmu().CurrentRoot();
+  const host::HostRoot root_b = m_.mmu().CurrentRoot(host::kBootVcpu);
   host::KeptRootList kept = m_.mmu().KeptRoots();
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].root, root_a);
   EXPECT_EQ(kept[0].guest.cr3, 0x101000u);
 
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
-  EXPECT_EQ(m_.mmu().CurrentRoot(), root_a);
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
+  EXPECT_EQ(m_.mmu().CurrentRoot(host::kBootVcpu), root_a);
   EXPECT_EQ(m_.mmu().counters().root_cache_hits, 1u);
   EXPECT_EQ(m_.Read(0).host_faults, 0);
   kept = m_.mmu().KeptRoots();
@@ -486,26 +487,27 @@ TEST_F(RootCacheTest, SwitchingBackReusesTheShadow) {
   EXPECT_EQ(m_.mmu().counters().shadow_pages_created, 5u);
 
   // Loading the CR3 already loaded keeps everything.
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(m_.cpu().tlb_flushes_all(), 3u);
   EXPECT_EQ(m_.Read(0).host_faults, 0);
 }
 
 TEST_F(RootCacheTest, RoleChangeForgetsEveryRoot) {
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x102000));
-  const host::HostRoot before = m_.mmu().CurrentRoot();
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x102000));
+  const host::HostRoot before = m_.mmu().CurrentRoot(host::kBootVcpu);
   ASSERT_EQ(m_.mmu().KeptRoots().size(), 1u);
-  host::GuestControls controls = m_.mmu().CurrentState().controls;
+  host::GuestControls controls =
+      m_.mmu().CurrentState(host::kBootVcpu).controls;
   controls.efer_nxe = true;
-  ASSERT_TRUE(m_.mmu().SetControls(controls));
+  ASSERT_TRUE(m_.mmu().SetControls(host::kBootVcpu, controls));
   // The old roots read bit 63 as reserved: none of them may be kept.
   EXPECT_TRUE(m_.mmu().KeptRoots().empty());
-  EXPECT_NE(m_.mmu().CurrentRoot(), before);
+  EXPECT_NE(m_.mmu().CurrentRoot(host::kBootVcpu), before);
   EXPECT_EQ(m_.cpu().tlb_flushes_all(), 3u);
   // CR4.PSE does not change how 4-level entries read: nothing changes.
   controls.cr4_pse = true;
-  ASSERT_TRUE(m_.mmu().SetControls(controls));
+  ASSERT_TRUE(m_.mmu().SetControls(host::kBootVcpu, controls));
   EXPECT_EQ(m_.cpu().tlb_flushes_all(), 3u);
 }
 
@@ -516,11 +518,11 @@ class NaiveRootTest : public RootCacheTest {
 
 TEST_F(NaiveRootTest, EveryCr3LoadStartsOver) {
   EXPECT_EQ(m_.mmu().Name(), "naive");
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   m_.Read(0);
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x102000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x102000));
   m_.Read(0);
-  ASSERT_TRUE(m_.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(m_.Read(0).host_faults, 1);
   EXPECT_EQ(m_.mmu().counters().root_cache_hits, 0u);
   EXPECT_TRUE(m_.mmu().KeptRoots().empty());
@@ -538,7 +540,7 @@ class PaeRootTest : public ::testing::Test {
     m_.Poke64(0x107000, 0x110000 | kPwu);
     m_.Poke64(0x104000, 0x108000 | kPwu);
     m_.Poke64(0x108000, 0x111000 | kPwu);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   }
 
   GuestMachine m_;
@@ -546,9 +548,9 @@ class PaeRootTest : public ::testing::Test {
 
 TEST_F(PaeRootTest, ReservedPdpteBitFailsTheLoadAndChangesNothing) {
   m_.Poke64(0x101028, 0x103000 | kP | kW);  // PDPTE[1] of CR3 0x101020
-  EXPECT_FALSE(m_.mmu().LoadCr3(0x101020));
-  EXPECT_EQ(m_.mmu().CurrentState().cr3, 0x101000u);
-  EXPECT_EQ(m_.mmu().CurrentState().pdptes[0], 0x102000 | kP);
+  EXPECT_FALSE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101020));
+  EXPECT_EQ(m_.mmu().CurrentState(host::kBootVcpu).cr3, 0x101000u);
+  EXPECT_EQ(m_.mmu().CurrentState(host::kBootVcpu).pdptes[0], 0x102000 | kP);
 }
 
 TEST_F(PaeRootTest, PdptesChangeOnlyOnCr3LoadOrPseChange) {
@@ -556,19 +558,20 @@ TEST_F(PaeRootTest, PdptesChangeOnlyOnCr3LoadOrPseChange) {
   // A store to the PDPT changes nothing until the registers are reloaded.
   m_.Poke64(0x101000, 0x104000 | kP);
   EXPECT_EQ(m_.Read(0).value, 0x110u);
-  host::GuestControls controls = m_.mmu().CurrentState().controls;
+  host::GuestControls controls =
+      m_.mmu().CurrentState(host::kBootVcpu).controls;
   controls.efer_nxe = true;
-  ASSERT_TRUE(m_.mmu().SetControls(controls));
-  EXPECT_EQ(m_.mmu().CurrentState().pdptes[0], 0x102000 | kP);
+  ASSERT_TRUE(m_.mmu().SetControls(host::kBootVcpu, controls));
+  EXPECT_EQ(m_.mmu().CurrentState(host::kBootVcpu).pdptes[0], 0x102000 | kP);
   controls.cr4_pse = true;
-  ASSERT_TRUE(m_.mmu().SetControls(controls));
-  EXPECT_EQ(m_.mmu().CurrentState().pdptes[0], 0x104000 | kP);
+  ASSERT_TRUE(m_.mmu().SetControls(host::kBootVcpu, controls));
+  EXPECT_EQ(m_.mmu().CurrentState(host::kBootVcpu).pdptes[0], 0x104000 | kP);
   EXPECT_EQ(m_.Read(0).value, 0x111u);
   // A reload that would load a reserved bit fails and changes nothing.
   m_.Poke64(0x101008, 0x105000 | kP | kW);
   controls.cr4_pse = false;
-  EXPECT_FALSE(m_.mmu().SetControls(controls));
-  EXPECT_TRUE(m_.mmu().CurrentState().controls.cr4_pse);
+  EXPECT_FALSE(m_.mmu().SetControls(host::kBootVcpu, controls));
+  EXPECT_TRUE(m_.mmu().CurrentState(host::kBootVcpu).controls.cr4_pse);
 }
 
 // ---------------------------------------------------------------------------
@@ -582,14 +585,15 @@ class Cr0WpTest : public ::testing::Test {
     FillDataFrames(m_);
     m_.Poke32(0x101004, 0x102000 | kPwu);
     m_.Poke32(0x102000, 0x110000 | kP | kU | kA);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     EXPECT_EQ(m_.Write(0x400000, 7).kind, HostAccessResult::Kind::kOk);
   }
 
   void SetWp() {
-    host::GuestControls controls = m_.mmu().CurrentState().controls;
+    host::GuestControls controls =
+        m_.mmu().CurrentState(host::kBootVcpu).controls;
     controls.cr0_wp = true;
-    ASSERT_TRUE(m_.mmu().SetControls(controls));
+    ASSERT_TRUE(m_.mmu().SetControls(host::kBootVcpu, controls));
   }
 
   GuestMachine m_;
@@ -633,11 +637,11 @@ TEST(NxeTest, ClearingNxeMakesNxReserved) {
   m.Poke64(0x103000, 0x104000 | kPwu);
   m.Poke64(0x104000, 0x105000 | kPwu);
   m.Poke64(0x105000, 0x110000 | kPwu | kNx);
-  ASSERT_TRUE(m.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(m.Read(0).value, 0x110u);
-  host::GuestControls controls = m.mmu().CurrentState().controls;
+  host::GuestControls controls = m.mmu().CurrentState(host::kBootVcpu).controls;
   controls.efer_nxe = false;
-  ASSERT_TRUE(m.mmu().SetControls(controls));
+  ASSERT_TRUE(m.mmu().SetControls(host::kBootVcpu, controls));
   const HostAccessResult r = m.Read(0);
   EXPECT_EQ(r.kind, HostAccessResult::Kind::kPageFault);
   EXPECT_EQ(r.error_code, host::kPfPresent | host::kPfReserved);
@@ -657,7 +661,7 @@ class LargePageTest : public ::testing::Test {
     m_.Poke32(0x600000, 0x600);
     m_.Poke32(0x101004, 0x400000 | kPwu | kA | kD | kPS);
     m_.Poke32(0x101008, 0x400000 | kP | kU | kA | kPS);
-    EXPECT_TRUE(m_.mmu().LoadCr3(0x101000));
+    EXPECT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
     EXPECT_EQ(m_.Read(0x400000, true).value, 0x400u);
     EXPECT_EQ(m_.Read(0x800000, true).value, 0x400u);
   }
@@ -736,8 +740,10 @@ class FrameLimitedHost : public host::HostServices {
       std::span<uint64_t, host::spte::kEntriesPerTable> out) const override {
     cpu_.ReadTable(hfn, out);
   }
-  void FlushTlb(uint64_t gva) override { cpu_.FlushTlb(gva); }
-  void FlushTlbAll() override { cpu_.FlushTlbAll(); }
+  void FlushTlb(host::VcpuSet vcpus, uint64_t gva) override {
+    cpu_.FlushTlb(vcpus, gva);
+  }
+  void FlushTlbAll(host::VcpuSet vcpus) override { cpu_.FlushTlbAll(vcpus); }
   host::TableWindow TableFrames() const override { return cpu_.TableFrames(); }
   void ReportMmuError(std::string_view message) override {
     cpu_.ReportMmuError(message);
@@ -762,7 +768,7 @@ TEST(FrameBudgetTest, OutOfFramesDropsEverythingAndGoesOn) {
   cpu.InitGuest(0x101008, std::array<uint8_t, 4>{0x07, 0x30, 0x10, 0x00});
   cpu.InitGuest(0x102000, std::array<uint8_t, 4>{0x07, 0x00, 0x11, 0x00});
   cpu.InitGuest(0x103000, std::array<uint8_t, 4>{0x07, 0x10, 0x11, 0x00});
-  ASSERT_TRUE(mmu.LoadCr3(0x101000));
+  ASSERT_TRUE(mmu.LoadCr3(host::kBootVcpu, 0x101000));
   EXPECT_EQ(cpu.Access(0x400000, host::AccessKind::kRead, 4, 0, false).kind,
             HostAccessResult::Kind::kOk);
   EXPECT_EQ(mmu.pages().size(), 5u);
@@ -783,7 +789,7 @@ TEST(MmioTest, GpaOutsideRamIsEmulatedNeverMapped) {
   GuestMachine m(Controls(GuestMode::k32Bit));
   m.Poke32(0x101004, 0x102000 | kPwu);
   m.Poke32(0x102000, 0x900000 | kPwu);
-  ASSERT_TRUE(m.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   const HostAccessResult r = m.Read(0x400010);
   EXPECT_EQ(r.kind, HostAccessResult::Kind::kMmio);
   EXPECT_EQ(r.gpa, 0x900010u);
@@ -797,13 +803,13 @@ TEST(InvlpgTest, DropsTheLeafAndFlushesOnlyWhatWasMapped) {
   FillDataFrames(m);
   m.Poke32(0x101004, 0x102000 | kPwu);
   m.Poke32(0x102000, 0x110000 | kPwu);
-  ASSERT_TRUE(m.mmu().LoadCr3(0x101000));
+  ASSERT_TRUE(m.mmu().LoadCr3(host::kBootVcpu, 0x101000));
   m.Read(0x400000);
-  m.mmu().Invlpg(0x400000);
+  m.mmu().Invlpg(host::kBootVcpu, 0x400000);
   EXPECT_FALSE(m.Trace(0x400000).ok);
   EXPECT_EQ(m.mmu().counters().sptes_zapped, 1u);
   EXPECT_EQ(m.cpu().tlb_flushes_single(), 1u);
-  m.mmu().Invlpg(0x800000);
+  m.mmu().Invlpg(host::kBootVcpu, 0x800000);
   EXPECT_EQ(m.cpu().tlb_flushes_single(), 1u);
   EXPECT_EQ(m.cpu().tlb_flushes_all(), 0u);
 }
