@@ -113,6 +113,18 @@ void PrintTally() {
   }
 }
 
+std::string& TextSeedCopies() {
+  static auto* directory = new std::string();
+  return *directory;
+}
+
+void RemoveTextSeedCopies() {
+  std::error_code ignored;
+  if (!TextSeedCopies().empty()) {
+    std::filesystem::remove_all(TextSeedCopies(), ignored);
+  }
+}
+
 // The options file's flags the user left unset, appended to argv (libFuzzer
 // parses its flags after LLVMFuzzerInitialize), so that the fuzzer run by
 // hand runs as under make fuzz and ClusterFuzzLite.
@@ -146,13 +158,19 @@ void AddDefaultFlags(int* argc, char*** argv) {
     if (single_files) {
       added.erase(max_len);
     } else if (!directories.empty()) {
-      // The text seeds as binary cases, in a corpus directory of their own.
-      static std::string copies = "/tmp/shadowdiff-text-seeds-XXXXXX";
+      // The text seeds as binary cases, in a corpus directory of their own,
+      // removed at exit.
+      std::string& copies = TextSeedCopies();
+      copies = "/tmp/shadowdiff-text-seeds-XXXXXX";
       const size_t limit = std::stoul(max_len->substr(9));
-      if (mkdtemp(copies.data()) != nullptr &&
-          shadowdiff::WriteBinaryCopiesOfTextCases(directories, copies, limit) >
-              0) {
-        added.push_back(copies);
+      if (mkdtemp(copies.data()) == nullptr) {
+        copies.clear();
+      } else {
+        std::atexit(RemoveTextSeedCopies);
+        if (shadowdiff::WriteBinaryCopiesOfTextCases(directories, copies,
+                                                     limit) > 0) {
+          added.push_back(copies);
+        }
       }
     }
   }

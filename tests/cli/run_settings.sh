@@ -71,6 +71,15 @@ if [ -n "$fuzzer" ]; then
   check fuzzer_baseline_shares 0 "divergences the baseline shadow:wp-not-in-role shares" \
     env SHADOWDIFF_INJECT=wp-not-in-role SHADOWDIFF_BASELINE_MMU=shadow:wp-not-in-role \
     "$fuzzer" "$case"
+  # The options file beside the fuzzer gives max_len (and the dictionary),
+  # and text seeds, longer than max_len, are fuzzed as binary copies.
+  mkdir -p "$tmp/work"
+  check fuzzer_takes_its_options 0 "files found in /tmp/shadowdiff-text-seeds-" \
+    "$fuzzer" -runs=0 "$tmp/work" "$regressions/../seeds"
+  if "$fuzzer" -runs=0 "$tmp/work" "$regressions/../seeds" 2>&1 | grep -q "max_len is not provided"; then
+    echo "FAIL fuzzer_max_len: the options file's max_len was not taken"
+    failed=1
+  fi
   check fuzzer_reports_settings 77 "MMU under test: naive:wp-not-in-role, host TLB untagged" \
     env SHADOWDIFF_MMU=naive:wp-not-in-role SHADOWDIFF_HOST_TLB=untagged "$fuzzer" "$case"
 fi
