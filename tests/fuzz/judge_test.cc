@@ -23,14 +23,6 @@ Case Regression(const std::string& bug) {
   return *c;
 }
 
-Case Seed(const std::string& name) {
-  absl::StatusOr<Case> c = ReadCaseFile(std::string(SHADOWDIFF_SOURCE_DIR) +
-                                        "/corpus/seeds/" + name);
-  EXPECT_TRUE(c.ok()) << c.status();
-  Normalize(*c);
-  return *c;
-}
-
 RunSettings Settings(const std::string& mmu) {
   absl::StatusOr<MmuChoice> choice = ParseMmuChoice(mmu);
   EXPECT_TRUE(choice.ok()) << choice.status();
