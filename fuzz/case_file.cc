@@ -200,7 +200,7 @@ absl::StatusOr<Case> ParseBinaryCase(std::string_view bytes,
       source, offset, bytes.size()));
 }
 
-absl::StatusOr<Case> ReadCaseFile(const std::string& path) {
+absl::StatusOr<std::string> ReadBoundedFile(const std::string& path) {
   // Checked before opening: opening a FIFO for reading waits for a writer.
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -212,6 +212,11 @@ absl::StatusOr<Case> ReadCaseFile(const std::string& path) {
   }
   absl::StatusOr<std::string> bytes = ReadAtMostTheLimit(fd, path);
   ::close(fd);
+  return bytes;
+}
+
+absl::StatusOr<Case> ReadCaseFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadBoundedFile(path);
   if (!bytes.ok()) return bytes.status();
   const bool text = LooksLikeText(*bytes);
   absl::StatusOr<Case> c =

@@ -34,12 +34,18 @@ absl::StatusOr<Case> ParseTextCase(std::string_view text,
 absl::StatusOr<Case> ParseBinaryCase(std::string_view bytes,
                                      std::string_view source);
 
+// The bytes of a regular file (symlinks followed) of at most
+// kMaxCaseFileBytes: anything else (a directory, FIFO, device, socket) is an
+// InvalidArgument error naming the path and what it is, and is never opened,
+// so a FIFO cannot block the read. Every file the tools read goes through it.
+absl::StatusOr<std::string> ReadBoundedFile(const std::string& path);
+
 // Reads a case from a regular file (symlinks followed) of at most
-// kMaxCaseFileBytes. It is parsed in the format LooksLikeText picks, else in
-// the other one; when neither parses, the error is that of the picked one.
-// Anything other than a regular file (a directory, FIFO, device, socket) is an
-// InvalidArgument error naming the path and what it is; it is never opened,
-// so a FIFO cannot block the read.
+// kMaxCaseFileBytes, through ReadBoundedFile. It is parsed in the format
+// LooksLikeText picks, else in the other one; when neither parses, the error is
+// that of the picked one. Anything other than a regular file (a directory,
+// FIFO, device, socket) is an InvalidArgument error naming the path and what it
+// is; it is never opened, so a FIFO cannot block the read.
 absl::StatusOr<Case> ReadCaseFile(const std::string& path);
 // Text files may start with a header of `#` comment lines.
 absl::Status WriteCaseFile(const std::string& path, const Case& c,

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -51,11 +50,10 @@ int WriteBinaryCopiesOfTextCases(const std::vector<std::string>& directories,
     for (fs::recursive_directory_iterator it(directory, ec), end;
          !ec && it != end; it.increment(ec)) {
       if (!it->is_regular_file(ec) || it->file_size(ec) <= max_len) continue;
-      std::ifstream in(it->path(), std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
-      if (!LooksLikeText(bytes)) continue;
-      absl::StatusOr<Case> c = ParseTextCase(bytes, it->path().string());
+      const absl::StatusOr<std::string> bytes =
+          ReadBoundedFile(it->path().string());
+      if (!bytes.ok() || !LooksLikeText(*bytes)) continue;
+      absl::StatusOr<Case> c = ParseTextCase(*bytes, it->path().string());
       std::string binary;
       if (!c.ok() || !c->SerializeToString(&binary) ||
           binary.size() > max_len) {

@@ -16,16 +16,20 @@ Judge::Judge(RunSettings settings, KnownSignatures* known)
 std::optional<Divergence> Judge::RunOn(const MmuChoice& choice, const Case& c,
                                        RunObserver* observer, int* ops_run,
                                        std::string* unsupported) {
-  const host::MmuInfo* info = host::FindMmu(choice.name);
-  if (info != nullptr) {
+  // One look-up of the registry per run: its entry gives both the
+  // capabilities and the factory.
+  absl::StatusOr<const host::MmuInfo*> info = host::LookUpMmu(choice.name);
+  if (info.ok()) {
     if (std::optional<std::string> feature =
-            UnsupportedFeature(c, info->capabilities)) {
+            UnsupportedFeature(c, (*info)->capabilities)) {
       *unsupported = *feature;
       return std::nullopt;
     }
   }
   absl::StatusOr<std::unique_ptr<host::GuestMmu>> mmu =
-      host::MakeMmu(choice.name, choice.switches);
+      info.ok()
+          ? (*info)->factory(choice.switches)
+          : absl::StatusOr<std::unique_ptr<host::GuestMmu>>(info.status());
   if (!mmu.ok()) {
     Divergence d;
     d.kind = DivergenceKind::kMmuError;

@@ -2,25 +2,23 @@
 
 #include <fnmatch.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "fuzz/case_file.h"
 
 namespace shadowdiff {
 
 absl::StatusOr<KnownSignatures> KnownSignatures::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrFormat("%s: cannot open the known-signature file", path));
+  absl::StatusOr<std::string> text = ReadBoundedFile(path);
+  if (!text.ok()) {
+    return absl::Status(
+        text.status().code(),
+        absl::StrFormat("cannot open the known-signature file: %s",
+                        text.status().message()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), path);
+  return Parse(*text, path);
 }
 
 absl::StatusOr<KnownSignatures> KnownSignatures::Parse(

@@ -43,6 +43,9 @@ check other_known_still_diverges 1 "1 diverge" \
   "$bin" replay --inject=wp-not-in-role --known="$tmp/other.txt" "$case"
 check known_file_missing 2 "cannot open" \
   "$bin" replay --known="$tmp/none.txt" "$case"
+mkfifo "$tmp/known.fifo"
+check known_file_fifo_refused 2 "not a regular file" \
+  timeout 10 "$bin" replay --known="$tmp/known.fifo" "$case"
 
 check baseline_shares 0 "1 tolerated" \
   "$bin" replay --inject=wp-not-in-role --baseline-mmu=shadow:wp-not-in-role "$case"
