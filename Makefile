@@ -3,6 +3,7 @@
 #   make fuzz           set up, build, fuzz the seed corpus (FUZZ_SECONDS, JOBS;
 #                       ENGINE=libfuzzer, or afl for AFL++; MMU=NAME[:SWITCHES],
 #                       BASELINE_MMU=NAME[:SWITCHES], HOST_TLB=tagged|untagged,
+#                       ORACLE=strict|architectural,
 #                       KNOWN=FILE, as SHADOWDIFF_* for the fuzzer and shadowdiff)
 #   make test           set up, build, run every test in both builds
 #   make build          build/bin: shadowdiff (optimized) and mmu_diff_fuzzer
@@ -27,6 +28,7 @@ COVERAGE_CORPUS ?= corpus/seeds $(wildcard fuzz-corpus)
 RUN_ENV := $(if $(MMU),SHADOWDIFF_MMU=$(MMU)) \
 	$(if $(BASELINE_MMU),SHADOWDIFF_BASELINE_MMU=$(BASELINE_MMU)) \
 	$(if $(HOST_TLB),SHADOWDIFF_HOST_TLB=$(HOST_TLB)) \
+	$(if $(ORACLE),SHADOWDIFF_ORACLE=$(ORACLE)) \
 	$(if $(KNOWN),SHADOWDIFF_KNOWN=$(abspath $(KNOWN)))
 
 .PHONY: deps build test fuzz fuzz-libfuzzer fuzz-afl unknown-engine coverage \

@@ -271,7 +271,15 @@ void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
       break;
     }
     case 7:
-      op.mutable_invlpg()->set_gva(RandomGva(scan, mode, rng));
+      if (rng.OneIn(3)) {
+        Invpcid& i = *op.mutable_invpcid();
+        i.set_type(static_cast<uint32_t>(rng.Below(4)));
+        i.set_pcid(rng.OneIn(2) ? scan.state.cr3 & 0xFFF
+                                : static_cast<uint32_t>(rng.Below(4096)));
+        i.set_gva(RandomGva(scan, mode, rng));
+      } else {
+        op.mutable_invlpg()->set_gva(RandomGva(scan, mode, rng));
+      }
       break;
     case 8: {
       Cr3& cr3 = *op.mutable_load_cr3();
@@ -279,10 +287,12 @@ void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
                                                : rng.Pick(scan.cr3s);
       cr3.set_gfn(value >> 12);
       cr3.set_low_bits(value & 0xFFF);
+      cr3.set_no_flush(mode == PAGING_4LEVEL && rng.OneIn(4));
       break;
     }
     default:
-      op.mutable_set_control()->set_bit(static_cast<ControlBit>(rng.Below(3)));
+      op.mutable_set_control()->set_bit(
+          static_cast<ControlBit>(rng.Below(ControlBit_ARRAYSIZE)));
       op.mutable_set_control()->set_value(rng.OneIn(2));
       break;
   }

@@ -30,6 +30,9 @@ class ReferenceTarget final : public OpTarget {
   void SetControl(ControlBit bit, bool value) override {
     ref_.SetControl(bit, value);
   }
+  void Invpcid(uint32_t type, uint32_t pcid, uint64_t gva) override {
+    ref_.Invpcid(type, pcid, gva);
+  }
 
  private:
   model::Reference& ref_;
@@ -45,6 +48,8 @@ uint64_t AccessedGva(const Op& op) {
       return op.fetch().gva();
     case Op::kInvlpg:
       return op.invlpg().gva();
+    case Op::kInvpcid:
+      return op.invpcid().gva();
     default:
       return 0;
   }
@@ -74,8 +79,11 @@ CaseScan ScanCase(const Case& c, int op_count) {
   scan.cr3s.push_back(Cr3Value(c.setup().cr3()));
   for (int i = 0; i < c.ops_size(); ++i) {
     const Op& op = c.ops(i);
-    if (op.has_load_cr3()) AddUnique(scan.cr3s, Cr3Value(op.load_cr3()));
-    if (op.has_store() || op.has_load() || op.has_fetch() || op.has_invlpg()) {
+    if (op.has_load_cr3()) {
+      AddUnique(scan.cr3s, Cr3Value(op.load_cr3()) & ~kCr3NoFlush);
+    }
+    if (op.has_store() || op.has_load() || op.has_fetch() || op.has_invlpg() ||
+        (op.has_invpcid() && op.invpcid().type() == 0)) {
       AddUnique(scan.gvas, AccessedGva(op) & ~uint64_t{0xFFF});
     }
     if (i < op_count) DispatchOp(op, mode, target);

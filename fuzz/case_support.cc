@@ -6,15 +6,12 @@
 namespace shadowdiff {
 namespace {
 
-struct ControlName {
-  ControlBit bit;
-  host::Control control;
-  const char* name;
-};
-constexpr ControlName kControls[] = {
+constexpr ControlInfo kControls[] = {
     {CR0_WP, host::Control::kCr0Wp, "CR0.WP"},
     {EFER_NXE, host::Control::kEferNxe, "EFER.NXE"},
     {CR4_PSE, host::Control::kCr4Pse, "CR4.PSE"},
+    {CR4_PGE, host::Control::kCr4Pge, "CR4.PGE"},
+    {CR4_PCIDE, host::Control::kCr4Pcide, "CR4.PCIDE"},
 };
 
 bool SetInSetup(const Setup& setup, ControlBit bit) {
@@ -25,12 +22,25 @@ bool SetInSetup(const Setup& setup, ControlBit bit) {
       return setup.efer_nxe();
     case CR4_PSE:
       return setup.cr4_pse();
+    case CR4_PGE:
+      return setup.cr4_pge();
+    case CR4_PCIDE:
+      return setup.cr4_pcide();
     default:
       return false;
   }
 }
 
 }  // namespace
+
+std::span<const ControlInfo> Controls() { return kControls; }
+
+const char* ControlName(ControlBit bit) {
+  for (const ControlInfo& control : kControls) {
+    if (control.bit == bit) return control.name;
+  }
+  return "?";
+}
 
 std::optional<std::string> UnsupportedFeature(
     const Case& c, const host::MmuCapabilities& capabilities) {
@@ -42,7 +52,7 @@ std::optional<std::string> UnsupportedFeature(
       !capabilities.gbpages) {
     return std::string("1 GB pages");
   }
-  for (const ControlName& control : kControls) {
+  for (const ControlInfo& control : kControls) {
     if (capabilities.SupportsControl(control.control)) continue;
     bool set = SetInSetup(setup, control.bit);
     for (const Op& op : c.ops()) {

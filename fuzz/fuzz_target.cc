@@ -76,6 +76,12 @@ void ReadEnvironment() {
     if (!tagging.ok()) ConfigError("SHADOWDIFF_HOST_TLB", tagging.status());
     config.settings.host_tlb = *tagging;
   }
+  if (const std::string oracle = Env("SHADOWDIFF_ORACLE"); !oracle.empty()) {
+    absl::StatusOr<shadowdiff::OracleKind> kind =
+        shadowdiff::ParseOracle(oracle);
+    if (!kind.ok()) ConfigError("SHADOWDIFF_ORACLE", kind.status());
+    config.settings.oracle = *kind;
+  }
   if (const std::string baseline = Env("SHADOWDIFF_BASELINE_MMU");
       !baseline.empty()) {
     absl::StatusOr<shadowdiff::MmuChoice> b =

@@ -39,7 +39,8 @@ std::optional<Divergence> Judge::RunOn(const MmuChoice& choice, const Case& c,
     return d;
   }
   mmu_ = *std::move(mmu);
-  RunResult result = runner_.Run(c, *mmu_, observer, settings_.host_tlb);
+  RunResult result =
+      runner_.Run(c, *mmu_, observer, settings_.host_tlb, settings_.oracle);
   *ops_run = result.ops_run;
   return std::move(result.divergence);
 }

@@ -83,7 +83,19 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
     return f;
   }
   f.walk = model::Walk(memory_, state, gva);
-  const model::WalkResult& w = f.walk;
+  if (std::optional<AuditFinding> bad =
+          CheckTranslation(gva, hpa, mapping, f.walk, state)) {
+    bad->walk = std::move(f.walk);
+    return bad;
+  }
+  return std::nullopt;
+}
+
+std::optional<AuditFinding> MappingAudit::CheckTranslation(
+    uint64_t gva, uint64_t hpa, const host::HostMapping& mapping,
+    const model::WalkResult& w, const model::PagingState& state) const {
+  AuditFinding f;
+  f.gva = gva;
   if (w.status != model::WalkResult::Status::kOk) {
     f.kind = DivergenceKind::kMapping;
     f.summary = absl::StrFormat(
@@ -138,16 +150,24 @@ std::optional<AuditFinding> MappingAudit::CheckPage(
 
 std::optional<AuditFinding> MappingAudit::Check(
     std::span<const host::HostMapping> mappings,
-    const model::PagingState& state, bool from_tlb) const {
+    const model::PagingState& state, bool from_tlb, Excuse excuse) const {
   for (const host::HostMapping& m : mappings) {
     // Inside one guest page every 4 KB page walks the same entries to
     // contiguous gpas, so its first page stands for all of them.
+    if (m.size > kPage && OneGuestPageCovers(m, state) &&
+        !CheckPage(m.gva, m.hpa, m, state)) {
+      continue;
+    }
     std::optional<AuditFinding> f =
-        m.size > kPage && OneGuestPageCovers(m, state)
-            ? CheckPage(m.gva, m.hpa, m, state)
-            : ForPagesToCheck(m, [&](uint64_t offset) {
-                return CheckPage(m.gva + offset, m.hpa + offset, m, state);
-              });
+        ForPagesToCheck(m, [&](uint64_t offset) -> std::optional<AuditFinding> {
+          std::optional<AuditFinding> page =
+              CheckPage(m.gva + offset, m.hpa + offset, m, state);
+          if (page &&
+              excuse(m, m.gva + offset, m.hpa + offset, &page->detail)) {
+            return std::nullopt;
+          }
+          return page;
+        });
     if (!f) continue;
     if (from_tlb) f->kind = DivergenceKind::kStaleTlb;
     return f;

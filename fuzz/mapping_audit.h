@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "fuzz/divergence.h"
 #include "host/host_cpu.h"
 #include "model/guest_memory.h"
@@ -19,6 +20,7 @@ struct AuditFinding {
   DivergenceKind kind = DivergenceKind::kMapping;
   uint64_t gva = 0;
   std::string summary;
+  std::string detail;  // why no wider rule allowed it either
   model::WalkResult walk;
 };
 
@@ -31,11 +33,24 @@ class MappingAudit {
  public:
   explicit MappingAudit(const model::GuestMemory& memory) : memory_(memory) {}
 
-  // The first mapping that breaks a rule; from_tlb makes every finding a
-  // stale-TLB divergence.
+  // Whether page gva at hpa of mapping m, which breaks a rule, is allowed
+  // all the same (an oracle's wider set); if not, it may say why in
+  // *why_not.
+  using Excuse =
+      absl::FunctionRef<bool(const host::HostMapping& m, uint64_t gva,
+                             uint64_t hpa, std::string* why_not)>;
+
+  // The first mapping that breaks a rule and has no excuse; from_tlb makes
+  // every finding a stale-TLB divergence.
   std::optional<AuditFinding> Check(std::span<const host::HostMapping> mappings,
                                     const model::PagingState& state,
-                                    bool from_tlb) const;
+                                    bool from_tlb, Excuse excuse) const;
+
+  // The rule page gva at hpa of `mapping` breaks when the guest translates
+  // gva by `walk` under `state` (its walk field left empty), if any.
+  std::optional<AuditFinding> CheckTranslation(
+      uint64_t gva, uint64_t hpa, const host::HostMapping& mapping,
+      const model::WalkResult& walk, const model::PagingState& state) const;
 
  private:
   // Whether one guest page maps the whole host page m, from gpas in one slot.

@@ -42,6 +42,10 @@ void DispatchOp(const Op& op, PagingMode mode, OpTarget& target) {
     case Op::kSetControl:
       target.SetControl(op.set_control().bit(), op.set_control().value());
       break;
+    case Op::kInvpcid:
+      target.Invpcid(op.invpcid().type(), op.invpcid().pcid(),
+                     op.invpcid().gva());
+      break;
     case Op::KIND_NOT_SET:
       break;
   }

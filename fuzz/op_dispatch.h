@@ -23,6 +23,7 @@ class OpTarget {
   virtual void Invlpg(uint64_t gva) = 0;
   virtual void LoadCr3(uint64_t cr3) = 0;
   virtual void SetControl(ControlBit bit, bool value) = 0;
+  virtual void Invpcid(uint32_t type, uint32_t pcid, uint64_t gva) = 0;
 };
 
 // Calls the one target method that op stands for (none for an empty op).

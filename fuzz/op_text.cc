@@ -1,25 +1,13 @@
 #include "fuzz/op_text.h"
 
 #include "absl/strings/str_format.h"
+#include "fuzz/case_support.h"
 #include "proto/entry_encoding.h"
 
 namespace shadowdiff {
 namespace {
 
 const char* Privilege(bool user) { return user ? "user" : "supervisor"; }
-
-const char* ControlName(ControlBit bit) {
-  switch (bit) {
-    case CR0_WP:
-      return "CR0.WP";
-    case EFER_NXE:
-      return "EFER.NXE";
-    case CR4_PSE:
-      return "CR4.PSE";
-    default:
-      return "?";
-  }
-}
 
 }  // namespace
 
@@ -62,11 +50,24 @@ std::string OpText(const Op& op, PagingMode mode) {
     case Op::kInvlpg:
       return absl::StrFormat("invlpg gva 0x%x", op.invlpg().gva());
     case Op::kLoadCr3:
-      return absl::StrFormat("load_cr3 0x%x", Cr3Value(op.load_cr3()));
+      return absl::StrFormat("load_cr3 0x%x%s", Cr3Value(op.load_cr3()),
+                             op.load_cr3().no_flush() ? " (no flush)" : "");
     case Op::kSetControl:
       return absl::StrFormat("set %s := %d",
                              ControlName(op.set_control().bit()),
                              op.set_control().value());
+    case Op::kInvpcid: {
+      static constexpr const char* kTypes[] = {"address", "single context",
+                                               "all contexts with global",
+                                               "all contexts"};
+      const Invpcid& i = op.invpcid();
+      const char* type = kTypes[i.type() % 4];
+      return i.type() == 0
+                 ? absl::StrFormat("invpcid type 0 (%s) pcid 0x%x gva 0x%x",
+                                   type, i.pcid(), i.gva())
+                 : absl::StrFormat("invpcid type %d (%s) pcid 0x%x", i.type(),
+                                   type, i.pcid());
+    }
     case Op::KIND_NOT_SET:
       break;
   }

@@ -63,17 +63,26 @@ Outcome FromAcceptance(bool accepted) {
   return o;
 }
 
-std::string ErrorCodeText(uint32_t error_code) {
+std::string ErrorCodeBitNames(uint32_t bits) {
   static constexpr struct {
     uint32_t bit;
     const char* name;
-  } kBits[] = {{1, "P"}, {2, "W"}, {4, "U"}, {8, "RSVD"}, {16, "I/D"}};
+  } kBits[] = {{model::kPfPresent, "P"},
+               {model::kPfWrite, "W"},
+               {model::kPfUser, "U"},
+               {model::kPfReserved, "RSVD"},
+               {model::kPfFetch, "I"}};
   std::vector<std::string> names;
   for (const auto& b : kBits) {
-    if (error_code & b.bit) names.push_back(b.name);
+    if (bits & b.bit) names.push_back(b.name);
   }
-  if (names.empty()) names.push_back("none");
-  return absl::StrFormat("0x%x (%s)", error_code, absl::StrJoin(names, "|"));
+  return absl::StrJoin(names, "|");
+}
+
+std::string ErrorCodeText(uint32_t error_code) {
+  const std::string names = ErrorCodeBitNames(error_code);
+  return absl::StrFormat("0x%x (%s)", error_code,
+                         names.empty() ? "none" : names);
 }
 
 std::string ToString(const Outcome& o) {

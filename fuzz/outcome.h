@@ -39,6 +39,10 @@ Outcome FromAcceptance(bool accepted);
 // "ok hpa=0x1000123 value=0x2a", "#PF error=0x7 (P|W|U) cr2=0x400000", ...
 std::string ToString(const Outcome& o);
 std::string ErrorCodeText(uint32_t error_code);
+// The error code bits set in `bits`, joined by "|": "P|W|U|RSVD|I", the first
+// letter of each flag's name in SDM figure 4-12 (W/R, U/S, I/D), as in
+// reports and signatures alike; "" when none is set.
+std::string ErrorCodeBitNames(uint32_t bits);
 
 }  // namespace shadowdiff
 

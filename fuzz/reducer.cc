@@ -128,7 +128,8 @@ bool Reducer::Simplify(Case& c) {
     }
   }
   for (auto clear : {&Setup::clear_cr0_wp, &Setup::clear_cr4_pse,
-                     &Setup::clear_efer_nxe, &Setup::clear_gbpages}) {
+                     &Setup::clear_efer_nxe, &Setup::clear_gbpages,
+                     &Setup::clear_cr4_pge, &Setup::clear_cr4_pcide}) {
     Case candidate = c;
     (candidate.mutable_setup()->*clear)();
     if (candidate.setup().SerializeAsString() !=

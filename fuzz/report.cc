@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "fuzz/op_text.h"
+#include "fuzz/oracle.h"
 #include "fuzz/signature.h"
 #include "google/protobuf/text_format.h"
 
@@ -118,9 +119,10 @@ std::string FormatReport(const Case& c, const Divergence& d,
   std::string out = absl::StrFormat("shadowdiff: DIVERGENCE (%s) at %s\n",
                                     KindName(d.kind), OpLabel(c, d.op_index));
   absl::StrAppendFormat(
-      &out, "  mode %s, MMU under test: %s, host TLB %s, baseline: %s\n",
+      &out,
+      "  mode %s, MMU under test: %s, host TLB %s, oracle %s, baseline: %s\n",
       ModeName(c.setup().mode()), MmuChoiceText(settings.mmu),
-      HostTlbName(settings.host_tlb),
+      HostTlbName(settings.host_tlb), OracleName(settings.oracle),
       settings.baseline ? MmuChoiceText(*settings.baseline) : "none");
   absl::StrAppendFormat(&out, "  signature: %s\n", Signature(c, d));
   absl::StrAppendFormat(&out, "  what: %s\n", d.summary);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "fuzz/oracle.h"
 #include "host/mmu_registry.h"
 
 namespace shadowdiff {
@@ -34,6 +35,12 @@ absl::StatusOr<host::HostTlbTagging> ParseHostTlb(std::string_view text) {
       absl::StrFormat("unknown host TLB '%s' (known: tagged, untagged)", text));
 }
 
+absl::StatusOr<OracleKind> ParseOracle(std::string_view text) {
+  if (std::optional<OracleKind> kind = OracleFromName(text)) return *kind;
+  return absl::InvalidArgumentError(
+      absl::StrFormat("unknown oracle '%s': strict or architectural", text));
+}
+
 std::string_view HostTlbName(host::HostTlbTagging tlb) {
   return tlb == host::HostTlbTagging::kUntagged ? "untagged" : "tagged";
 }
@@ -51,6 +58,7 @@ absl::StatusOr<RunSettings> SettingsFromRecord(const RunConfig& record) {
   settings.host_tlb = record.host_tlb() == HOST_TLB_UNTAGGED
                           ? host::HostTlbTagging::kUntagged
                           : host::HostTlbTagging::kTagged;
+  settings.oracle = record.oracle();
   if (!record.baseline_mmu().empty()) {
     absl::StatusOr<MmuChoice> baseline = ParseMmuChoice(record.baseline_mmu());
     if (!baseline.ok()) return baseline.status();
@@ -66,6 +74,7 @@ RunConfig SettingsRecord(const RunSettings& settings) {
   record.set_host_tlb(settings.host_tlb == host::HostTlbTagging::kUntagged
                           ? HOST_TLB_UNTAGGED
                           : HOST_TLB_TAGGED);
+  record.set_oracle(settings.oracle);
   if (settings.baseline) {
     record.set_baseline_mmu(MmuChoiceText(*settings.baseline));
   }
@@ -73,9 +82,9 @@ RunConfig SettingsRecord(const RunSettings& settings) {
 }
 
 std::string SettingsFlags(const RunSettings& settings) {
-  std::string flags =
-      absl::StrFormat("--mmu=%s --host-tlb=%s", MmuChoiceText(settings.mmu),
-                      HostTlbName(settings.host_tlb));
+  std::string flags = absl::StrFormat(
+      "--mmu=%s --host-tlb=%s --oracle=%s", MmuChoiceText(settings.mmu),
+      HostTlbName(settings.host_tlb), OracleName(settings.oracle));
   if (settings.baseline) {
     absl::StrAppend(&flags,
                     " --baseline-mmu=", MmuChoiceText(*settings.baseline));

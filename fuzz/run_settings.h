@@ -34,6 +34,7 @@ std::string MmuChoiceText(const MmuChoice& choice);
 struct RunSettings {
   MmuChoice mmu{std::string(kDefaultMmu), ""};
   host::HostTlbTagging host_tlb = host::HostTlbTagging::kTagged;
+  OracleKind oracle = ORACLE_STRICT;
   std::optional<MmuChoice> baseline;
 
   bool operator==(const RunSettings&) const = default;
@@ -45,9 +46,11 @@ RunConfig SettingsRecord(const RunSettings& settings);
 
 absl::StatusOr<host::HostTlbTagging> ParseHostTlb(std::string_view text);
 std::string_view HostTlbName(host::HostTlbTagging tlb);
+// "strict" or "architectural"; anything else an InvalidArgumentError.
+absl::StatusOr<OracleKind> ParseOracle(std::string_view text);
 
 // The flags that reproduce the settings: "--mmu=shadow:wp-not-in-role
-// --host-tlb=untagged".
+// --host-tlb=untagged --oracle=strict".
 std::string SettingsFlags(const RunSettings& settings);
 
 }  // namespace shadowdiff

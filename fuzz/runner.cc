@@ -18,11 +18,18 @@ namespace shadowdiff {
 Runner::Runner()
     : memory_({}),
       reference_(memory_, Setup::default_instance()),
-      memory_differ_(memory_, cpu_),
-      audit_(memory_) {
-  // Sized for a typical case, so that they do not grow step by step.
-  root_mappings_.reserve(64);
-  mappings_.reserve(64);
+      memory_differ_(memory_, cpu_) {}
+
+Oracle& Runner::OracleFor(OracleKind kind) {
+  if (oracle_ == nullptr || kind != oracle_kind_) {
+    oracle_.reset();  // an architectural oracle lets go of the memory first
+    oracle_ = MakeOracle(kind, {.memory = memory_,
+                                .reference = reference_,
+                                .cpu = cpu_,
+                                .differ = memory_differ_});
+    oracle_kind_ = kind;
+  }
+  return *oracle_;
 }
 
 void Runner::InitMemory() {
@@ -34,9 +41,10 @@ void Runner::InitMemory() {
 }
 
 RunResult Runner::Run(const Case& c, host::GuestMmu& mmu, RunObserver* observer,
-                      host::HostTlbTagging tlb) {
+                      host::HostTlbTagging tlb, OracleKind oracle_kind) {
   case_ = &c;
   mmu_ = &mmu;
+  Oracle& oracle = OracleFor(oracle_kind);
   memory_.Reset(c.setup().slots());
   reference_.Reset(c.setup());
   cpu_.Reset(HostSlots(c.setup()), mmu, tlb);
@@ -44,6 +52,7 @@ RunResult Runner::Run(const Case& c, host::GuestMmu& mmu, RunObserver* observer,
   RunResult result;
   if (IsEmpty(c)) return result;
   InitMemory();
+  oracle.Begin(mmu);
   // Both sides start from the same bytes; this also registers the pages for
   // the final full comparison.
   if (auto m = memory_differ_.CompareWritten({})) {
@@ -75,7 +84,7 @@ RunResult Runner::Run(const Case& c, host::GuestMmu& mmu, RunObserver* observer,
           .reference = step.reference,
           .mmu = step.mmu,
           .reference_walk = step.walk,
-          .mmu_view = step.is_access ? MmuView(step.gva) : std::nullopt,
+          .mmu_view = step.is_access() ? MmuView(step.gva) : std::nullopt,
           .host_faults = step.host_faults};
       observer->OnOp(record);
     }
@@ -128,6 +137,9 @@ class Runner::StepTarget final : public OpTarget {
   void SetControl(ControlBit bit, bool value) override {
     step = runner_.SetControl(bit, value);
   }
+  void Invpcid(uint32_t type, uint32_t pcid, uint64_t gva) override {
+    step = runner_.Invpcid(type, pcid, gva);
+  }
 
   Step step;
 
@@ -135,28 +147,34 @@ class Runner::StepTarget final : public OpTarget {
   Runner& runner_;
 };
 
-Runner::Step Runner::RunOp(const Op& op) {
+Step Runner::RunOp(const Op& op) {
   StepTarget target(*this);
   DispatchOp(op, case_->setup().mode(), target);
   return std::move(target.step);
 }
 
-Runner::Step Runner::LoadCr3(uint64_t cr3) {
-  Step step;
+Step Runner::LoadCr3(uint64_t cr3) {
+  Step step{.kind = Step::Kind::kLoadCr3,
+            .before = reference_.state(),
+            .cr3_source = cr3};
   step.reference = FromAcceptance(reference_.LoadCr3(cr3));
   step.mmu = FromAcceptance(mmu_->LoadCr3(host::kBootVcpu, cr3));
   cpu_.EnterGuest();
   return step;
 }
 
-Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
-                               uint64_t value, bool user) {
+Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
+                       uint64_t value, bool user) {
   const bool is_load = kind == model::AccessKind::kRead;
+  Step step{.kind = Step::Kind::kAccess,
+            .before = reference_.state(),
+            .access = kind,
+            .width = width,
+            .value = value,
+            .user = user};
   model::AccessResult ref = reference_.Access(gva, kind, width, value, user);
   host::HostAccessResult mmu =
       cpu_.Access(gva, HostAccessKind(kind), width, value, user);
-  Step step;
-  step.is_access = true;
   step.gva = gva;
   step.gpa = ref.gpa;
   step.reference = FromReference(ref, is_load);
@@ -167,22 +185,38 @@ Runner::Step Runner::RunAccess(uint64_t gva, model::AccessKind kind, int width,
   return step;
 }
 
-Runner::Step Runner::EmulatedWrite(uint64_t gpa,
-                                   std::span<const uint8_t> bytes) {
+Step Runner::EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes) {
+  Step step{
+      .kind = Step::Kind::kWrite, .gpa = gpa, .before = reference_.state()};
   reference_.WritePhysical(gpa, bytes);
   mmu_->EmulatedWrite(host::kBootVcpu, gpa, bytes);
   cpu_.EnterGuest();
-  return Step{.gpa = gpa};
+  return step;
 }
 
-Runner::Step Runner::Invlpg(uint64_t gva) {
+Step Runner::Invlpg(uint64_t gva) {
+  Step step{
+      .kind = Step::Kind::kInvlpg, .gva = gva, .before = reference_.state()};
   reference_.Invlpg(gva);
   mmu_->Invlpg(host::kBootVcpu, gva);
   cpu_.EnterGuest();
-  return Step{.gva = gva};
+  return step;
 }
 
-Runner::Step Runner::SetControl(ControlBit bit, bool value) {
+Step Runner::Invpcid(uint32_t type, uint32_t pcid, uint64_t gva) {
+  Step step{.kind = Step::Kind::kInvpcid,
+            .gva = gva,
+            .before = reference_.state(),
+            .invpcid_type = type,
+            .pcid = pcid};
+  step.reference = FromAcceptance(reference_.Invpcid(type, pcid, gva));
+  step.mmu = FromAcceptance(mmu_->Invpcid(
+      host::kBootVcpu, static_cast<host::InvpcidType>(type), pcid, gva));
+  cpu_.EnterGuest();
+  return step;
+}
+
+Step Runner::SetControl(ControlBit bit, bool value) {
   host::GuestControls requested = HostControls(reference_.state());
   switch (bit) {
     case CR0_WP:
@@ -194,10 +228,16 @@ Runner::Step Runner::SetControl(ControlBit bit, bool value) {
     case CR4_PSE:
       requested.cr4_pse = value;
       break;
+    case CR4_PGE:
+      requested.cr4_pge = value;
+      break;
+    case CR4_PCIDE:
+      requested.cr4_pcide = value;
+      break;
     default:
       break;
   }
-  Step step;
+  Step step{.kind = Step::Kind::kSetControl, .before = reference_.state()};
   step.reference = FromAcceptance(reference_.SetControl(bit, value));
   step.mmu = FromAcceptance(mmu_->SetControls(host::kBootVcpu, requested));
   cpu_.EnterGuest();
@@ -206,16 +246,7 @@ Runner::Step Runner::SetControl(ControlBit bit, bool value) {
 
 std::optional<Divergence> Runner::Compare(int index, const Step& step) {
   if (auto d = CheckMmuError(index, step)) return d;
-  if (auto d = CompareOutcome(index, step)) return d;
-  if (auto d = CompareMemory(index, step)) return d;
-  // The audit is a function of the host tables, the TLB, guest memory and the
-  // guest state. An access that took no host fault and wrote no guest page
-  // changed none of them (a TLB fill copies what the tables say), so the
-  // previous op's audit still holds.
-  const bool nothing_changed = step.is_access && step.host_faults == 0 &&
-                               memory_differ_.last_written_pages() == 0;
-  if (nothing_changed) return std::nullopt;
-  return Audit(index);
+  return oracle_->Check(index, step);
 }
 
 std::optional<Divergence> Runner::CheckMmuError(int index, const Step& step) {
@@ -229,80 +260,6 @@ std::optional<Divergence> Runner::CheckMmuError(int index, const Step& step) {
   d.mmu = step.mmu;
   d.reference_walk = step.walk;
   return d;
-}
-
-std::optional<Divergence> Runner::CompareOutcome(int index, const Step& step) {
-  if (step.reference == step.mmu) return std::nullopt;
-  const bool livelock = step.mmu.kind == Outcome::Kind::kLivelock;
-  Divergence d = MakeDivergence(
-      livelock ? DivergenceKind::kLivelock : DivergenceKind::kOutcome, index,
-      step.gva,
-      livelock ? absl::StrFormat("the access kept faulting (%d host faults)",
-                                 step.host_faults)
-               : "the op's outcome differs");
-  d.gpa = step.gpa;
-  d.reference = step.reference;
-  d.mmu = step.mmu;
-  d.reference_walk = step.walk;
-  if (step.is_access) d.mmu_view = MmuView(step.gva);
-  return d;
-}
-
-std::optional<Divergence> Runner::CompareMemory(int index, const Step& step) {
-  std::optional<MemoryMismatch> m =
-      memory_differ_.CompareWritten(step.optional_accessed_entries);
-  if (!m) return std::nullopt;
-  Divergence d = MakeDivergence(
-      DivergenceKind::kMemory, index, step.gva,
-      absl::StrFormat("guest memory differs at gpa 0x%x", m->gpa));
-  d.gpa = m->gpa;
-  d.reference = step.reference;
-  d.mmu = step.mmu;
-  d.reference_walk = step.walk;
-  d.detail =
-      absl::StrFormat("qword at gpa 0x%x: reference 0x%016x, MMU 0x%016x",
-                      m->qword_gpa, m->reference_qword, m->mmu_qword);
-  return d;
-}
-
-std::optional<Divergence> Runner::Audit(int index) {
-  auto report = [&](const AuditFinding& f, const std::string& origin) {
-    Divergence d = MakeDivergence(f.kind, index, f.gva,
-                                  absl::StrFormat("%s: %s", origin, f.summary));
-    if (!f.walk.levels.empty()) d.reference_walk = f.walk;
-    if (f.walk.status == model::WalkResult::Status::kOk) d.gpa = f.walk.gpa;
-    d.mmu_view = MmuView(f.gva);
-    return d;
-  };
-  const host::HostRoot root = mmu_->CurrentRoot(host::kBootVcpu);
-  cpu_.Mappings(root, &root_mappings_);
-  if (auto f = audit_.Check(root_mappings_, reference_.state(), false)) {
-    return report(*f, "current root");
-  }
-  for (const host::KeptRoot& kept : mmu_->KeptRoots()) {
-    if (kept.root == root) continue;
-    cpu_.Mappings(kept.root, &mappings_);
-    if (auto f = audit_.Check(mappings_, ModelState(kept.guest), false)) {
-      Divergence d =
-          report(*f, absl::StrFormat("kept root for CR3 0x%x", kept.guest.cr3));
-      d.mmu_view = cpu_.Trace(kept.root, f->gva);
-      return d;
-    }
-  }
-  cpu_.TlbMappings(&mappings_);
-  // An entry that is exactly a mapping of the current root passed with it.
-  std::erase_if(mappings_, [this](const host::HostMapping& m) {
-    auto same_gva = std::equal_range(
-        root_mappings_.begin(), root_mappings_.end(), m,
-        [](const host::HostMapping& a, const host::HostMapping& b) {
-          return a.gva < b.gva;
-        });
-    return std::find(same_gva.first, same_gva.second, m) != same_gva.second;
-  });
-  if (auto f = audit_.Check(mappings_, reference_.state(), true)) {
-    return report(*f, "host TLB");
-  }
-  return std::nullopt;
 }
 
 Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,

@@ -8,9 +8,10 @@
 #include <vector>
 
 #include "fuzz/divergence.h"
-#include "fuzz/mapping_audit.h"
 #include "fuzz/memory_differ.h"
+#include "fuzz/oracle.h"
 #include "fuzz/outcome.h"
+#include "fuzz/step.h"
 #include "host/guest_mmu.h"
 #include "host/host_cpu.h"
 #include "model/accessed_dirty.h"
@@ -43,10 +44,11 @@ struct RunResult {
 };
 
 // Runs a case on the reference and, through the host CPU, on the MMU under
-// test, and after every op compares the outcome, guest memory and every host
-// translation (current root, kept roots, host TLB) against the guest tables.
-// Every run starts from nothing; a Runner keeps only its buffers from one run
-// to the next, so that a fuzzer, which keeps one, allocates little per input.
+// test, and after every op asks the oracle (fuzz/oracle.h) whether the
+// outcome, guest memory and every host translation (current root, kept
+// roots, host TLB) are allowed. Every run starts from nothing; a Runner keeps
+// only its buffers (and its oracles) from one run to the next, so that a
+// fuzzer, which keeps one, allocates little per input.
 class Runner {
  public:
   Runner();
@@ -55,20 +57,10 @@ class Runner {
   // for a host whose TLB is tagged as `tlb` says.
   RunResult Run(const Case& c, host::GuestMmu& mmu,
                 RunObserver* observer = nullptr,
-                host::HostTlbTagging tlb = host::HostTlbTagging::kTagged);
+                host::HostTlbTagging tlb = host::HostTlbTagging::kTagged,
+                OracleKind oracle = ORACLE_STRICT);
 
  private:
-  struct Step {
-    Outcome reference;
-    Outcome mmu;
-    uint64_t gva = 0;
-    uint64_t gpa = 0;
-    bool is_access = false;
-    std::optional<model::WalkResult> walk;
-    model::EntryGpas optional_accessed_entries;
-    int host_faults = 0;
-  };
-
   // Runs each op on both sides and keeps what the comparisons need.
   class StepTarget;
 
@@ -80,13 +72,12 @@ class Runner {
   Step EmulatedWrite(uint64_t gpa, std::span<const uint8_t> bytes);
   Step Invlpg(uint64_t gva);
   Step SetControl(ControlBit bit, bool value);
+  Step Invpcid(uint32_t type, uint32_t pcid, uint64_t gva);
 
-  // The comparisons after an op, in order; the first difference wins.
+  // The checks after an op: the MMU's own error, then the oracle's.
   std::optional<Divergence> Compare(int index, const Step& step);
   std::optional<Divergence> CheckMmuError(int index, const Step& step);
-  std::optional<Divergence> CompareOutcome(int index, const Step& step);
-  std::optional<Divergence> CompareMemory(int index, const Step& step);
-  std::optional<Divergence> Audit(int index);
+  Oracle& OracleFor(OracleKind kind);
 
   Divergence MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
                             std::string summary);
@@ -99,11 +90,9 @@ class Runner {
   model::Reference reference_;
   host::HostCpu cpu_;
   MemoryDiffer memory_differ_;
-  MappingAudit audit_;
-  // Reused by every audit: the host's mappings of the current root (sorted
-  // by gva), and of a kept root or the TLB.
-  std::vector<host::HostMapping> root_mappings_;
-  std::vector<host::HostMapping> mappings_;
+  // The run's oracle, kept for the next run with the same kind.
+  OracleKind oracle_kind_ = ORACLE_STRICT;
+  std::unique_ptr<Oracle> oracle_;
 };
 
 }  // namespace shadowdiff

@@ -35,6 +35,10 @@ const std::vector<std::string>& FixedItems() {
       "op invlpg",
       "op load_cr3",
       "op set_control",
+      "op invpcid",
+      "load_cr3 with the no-flush bit",
+      "CR4.PCIDE=1",
+      "global translation (G=1, CR4.PGE=1)",
       "guest #PF: not present",
       "guest #PF: reserved bit",
       "guest #PF: user access to supervisor page",
@@ -65,6 +69,8 @@ std::string OpKindName(const Op& op) {
       return "op load_cr3";
     case Op::kSetControl:
       return "op set_control";
+    case Op::kInvpcid:
+      return "op invpcid";
     case Op::KIND_NOT_SET:
       break;
   }
@@ -74,6 +80,9 @@ std::string OpKindName(const Op& op) {
 }  // namespace
 
 void SemanticCoverage::FaultObserver::OnOp(const OpRecord& record) {
+  if (record.reference_walk && record.reference_walk->global) {
+    seen.insert("global translation (G=1, CR4.PGE=1)");
+  }
   switch (record.reference.kind) {
     case Outcome::Kind::kPageFault:
       seen.insert(FaultKind(record.reference.error_code));
@@ -95,7 +104,17 @@ void SemanticCoverage::AddCase(const Case& c,
   std::set<std::string> items = std::move(observer_.seen);
   observer_.seen.clear();
   items.insert("mode " + ModeName(c.setup().mode()));
-  for (const Op& op : c.ops()) items.insert(OpKindName(op));
+  bool pcide = c.setup().cr4_pcide();
+  for (const Op& op : c.ops()) {
+    items.insert(OpKindName(op));
+    if (op.has_load_cr3() && op.load_cr3().no_flush()) {
+      items.insert("load_cr3 with the no-flush bit");
+    }
+    pcide =
+        pcide || (op.has_set_control() && op.set_control().bit() == CR4_PCIDE &&
+                  op.set_control().value());
+  }
+  if (pcide) items.insert("CR4.PCIDE=1");
   for (const host::Counter& counter : counters) {
     const std::string item = "MMU: " + counter.name;
     mmu_counters_.insert(item);

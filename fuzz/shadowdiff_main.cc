@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "fuzz/case_file.h"
+#include "fuzz/case_support.h"
 #include "fuzz/explain.h"
 #include "fuzz/judge.h"
 #include "fuzz/known_signatures.h"
@@ -43,7 +44,9 @@ struct RunFlags {
   CLI::Option* inject_option = nullptr;
   CLI::Option* host_tlb_option = nullptr;
   CLI::Option* baseline_option = nullptr;
+  CLI::Option* oracle_option = nullptr;
   std::string mmu;
+  std::string oracle;
   std::string inject;
   std::string host_tlb;
   std::string baseline;
@@ -69,6 +72,13 @@ void AddRunFlags(CLI::App& command, RunFlags& flags, bool triage) {
                       "tagged (flushed only when the MMU asks) or untagged "
                       "(also flushed on every return to the guest)")
           ->envname("SHADOWDIFF_HOST_TLB");
+  flags.oracle_option =
+      command
+          .add_option("--oracle", flags.oracle,
+                      "strict (every access through the current guest "
+                      "tables) or architectural (what SDM 4.10 lets a TLB "
+                      "keep)")
+          ->envname("SHADOWDIFF_ORACLE");
   if (!triage) return;
   flags.baseline_option =
       command
@@ -99,6 +109,11 @@ absl::StatusOr<RunSettings> SettingsFor(const RunFlags& flags, const Case& c) {
     record.set_host_tlb(*tlb == host::HostTlbTagging::kUntagged
                             ? HOST_TLB_UNTAGGED
                             : HOST_TLB_TAGGED);
+  }
+  if (flags.oracle_option->count() > 0) {
+    absl::StatusOr<OracleKind> oracle = ParseOracle(flags.oracle);
+    if (!oracle.ok()) return oracle.status();
+    record.set_oracle(*oracle);
   }
   if (flags.baseline_option != nullptr && flags.baseline_option->count() > 0) {
     record.set_baseline_mmu(flags.baseline);
@@ -362,13 +377,10 @@ int ListMmus() {
     if (caps.SupportsMode(host::GuestMode::kPae)) modes.push_back("PAE");
     if (caps.SupportsMode(host::GuestMode::k4Level)) modes.push_back("4-level");
     std::vector<std::string> controls;
-    if (caps.SupportsControl(host::Control::kCr0Wp))
-      controls.push_back("CR0.WP");
-    if (caps.SupportsControl(host::Control::kCr4Pse)) {
-      controls.push_back("CR4.PSE");
-    }
-    if (caps.SupportsControl(host::Control::kEferNxe)) {
-      controls.push_back("EFER.NXE");
+    for (const ControlInfo& control : Controls()) {
+      if (caps.SupportsControl(control.control)) {
+        controls.push_back(control.name);
+      }
     }
     std::cout << absl::StrFormat(
         "%s: %s\n  modes %s; controls %s; 1 GB pages %s; vCPUs %d\n"

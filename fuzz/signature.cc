@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include "fuzz/outcome.h"
 
 namespace shadowdiff {
 namespace {
@@ -29,6 +29,8 @@ std::string_view OpKindName(const Case& c, int index) {
       return "load_cr3";
     case Op::kSetControl:
       return "set_control";
+    case Op::kInvpcid:
+      return "invpcid";
     case Op::KIND_NOT_SET:
       break;
   }
@@ -83,15 +85,7 @@ std::string ErrorCodeField(const Divergence& d) {
   }
   const uint32_t differ = d.reference.error_code ^ d.mmu.error_code;
   if (differ == 0) return "ec=same";
-  static constexpr struct {
-    uint32_t bit;
-    const char* name;
-  } kBits[] = {{1, "P"}, {2, "W"}, {4, "U"}, {8, "RSVD"}, {16, "I"}};
-  std::vector<std::string> names;
-  for (const auto& b : kBits) {
-    if (differ & b.bit) names.push_back(b.name);
-  }
-  return absl::StrFormat("ec^=%s", absl::StrJoin(names, "|"));
+  return "ec^=" + ErrorCodeBitNames(differ);
 }
 
 }  // namespace

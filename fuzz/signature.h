@@ -19,7 +19,7 @@ namespace shadowdiff {
 //              L- without a walk
 //   outcomes   ref=KIND,mmu=KIND (ok, pf, mmio, accepted, gp, none, ...)
 //   ec         the error-code bits that differ between two #PFs
-//              ("ec^=W|U"), or "ec=same"
+//              ("ec^=W|U", "ec^=I"), or "ec=same"
 // e.g. "outcome/load/pae/L1/ref=pf,mmu=ok/ec=same".
 std::string Signature(const Case& c, const Divergence& d);
 

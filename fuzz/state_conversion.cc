@@ -34,7 +34,9 @@ host::GuestControls HostControls(const model::PagingState& state) {
           .cr0_wp = state.cr0_wp,
           .cr4_pse = state.cr4_pse,
           .efer_nxe = state.efer_nxe,
-          .gbpages = state.gbpages};
+          .gbpages = state.gbpages,
+          .cr4_pge = state.cr4_pge,
+          .cr4_pcide = state.cr4_pcide};
 }
 
 model::PagingState ModelState(const host::GuestPagingState& state) {
@@ -44,6 +46,8 @@ model::PagingState ModelState(const host::GuestPagingState& state) {
   s.cr4_pse = state.controls.cr4_pse;
   s.efer_nxe = state.controls.efer_nxe;
   s.gbpages = state.controls.gbpages;
+  s.cr4_pge = state.controls.cr4_pge;
+  s.cr4_pcide = state.controls.cr4_pcide;
   s.cr3 = state.cr3;
   s.pdptes = state.pdptes;
   return s;

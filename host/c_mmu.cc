@@ -24,7 +24,9 @@ shadowdiff_controls ToC(const GuestControls& controls) {
           .cr0_wp = controls.cr0_wp,
           .cr4_pse = controls.cr4_pse,
           .efer_nxe = controls.efer_nxe,
-          .gbpages = controls.gbpages};
+          .gbpages = controls.gbpages,
+          .cr4_pge = controls.cr4_pge,
+          .cr4_pcide = controls.cr4_pcide};
 }
 
 GuestControls FromC(const shadowdiff_controls& controls) {
@@ -32,7 +34,9 @@ GuestControls FromC(const shadowdiff_controls& controls) {
           .cr0_wp = controls.cr0_wp,
           .cr4_pse = controls.cr4_pse,
           .efer_nxe = controls.efer_nxe,
-          .gbpages = controls.gbpages};
+          .gbpages = controls.gbpages,
+          .cr4_pge = controls.cr4_pge,
+          .cr4_pcide = controls.cr4_pcide};
 }
 
 GuestPagingState FromC(const shadowdiff_paging_state& state) {
@@ -201,8 +205,8 @@ class CMmu final : public GuestMmu {
     ops_->emulated_write(mmu_, vcpu, gpa, bytes.data(), bytes.size());
   }
 
-  bool LoadCr3(VcpuId vcpu, uint64_t cr3) override {
-    return ops_->load_cr3(mmu_, vcpu, cr3);
+  bool LoadCr3(VcpuId vcpu, uint64_t source) override {
+    return ops_->load_cr3(mmu_, vcpu, source);
   }
 
   bool SetControls(VcpuId vcpu, const GuestControls& controls) override {
@@ -212,6 +216,11 @@ class CMmu final : public GuestMmu {
 
   void Invlpg(VcpuId vcpu, uint64_t gva) override {
     ops_->invlpg(mmu_, vcpu, gva);
+  }
+
+  bool Invpcid(VcpuId vcpu, InvpcidType type, uint32_t pcid,
+               uint64_t gva) override {
+    return ops_->invpcid(mmu_, vcpu, static_cast<uint32_t>(type), pcid, gva);
   }
 
   GuestPagingState CurrentState(VcpuId vcpu) const override {
@@ -265,7 +274,7 @@ absl::StatusOr<MmuInfo> CMmuInfo(const shadowdiff_mmu_ops* ops) {
       ops->current_root == nullptr || ops->handle_fault == nullptr ||
       ops->emulated_write == nullptr || ops->load_cr3 == nullptr ||
       ops->set_controls == nullptr || ops->invlpg == nullptr ||
-      ops->current_state == nullptr) {
+      ops->invpcid == nullptr || ops->current_state == nullptr) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "MMU '%s': its ops table lacks a required entry point (only "
         "kept_roots may be NULL)",

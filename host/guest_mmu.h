@@ -112,15 +112,21 @@ class GuestMmu {
   virtual void EmulatedWrite(VcpuId vcpu, uint64_t gpa,
                              std::span<const uint8_t> bytes) = 0;
 
-  // MOV to CR3. False means #GP (a PAE PDPTE with reserved bits): nothing
+  // MOV to CR3 of `source`, bit 63 included (kCr3NoFlush). False means #GP
+  // (bit 63 with CR4.PCIDE=0, a PAE PDPTE with reserved bits): nothing
   // changed.
-  virtual bool LoadCr3(VcpuId vcpu, uint64_t cr3) = 0;
+  virtual bool LoadCr3(VcpuId vcpu, uint64_t source) = 0;
 
   // MOV to CR0/CR4 or WRMSR to EFER changing one of the controls (the mode
   // never changes). False means #GP, nothing changed.
   virtual bool SetControls(VcpuId vcpu, const GuestControls& controls) = 0;
 
   virtual void Invlpg(VcpuId vcpu, uint64_t gva) = 0;
+
+  // INVPCID; gva counts for kAddress only. False means #GP (CR4.PCIDE=0 and
+  // a kAddress or kContext of a PCID other than 0): nothing changed.
+  virtual bool Invpcid(VcpuId vcpu, InvpcidType type, uint32_t pcid,
+                       uint64_t gva) = 0;
 
   // The guest state the MMU believes is current (CR3, controls, PDPTEs).
   virtual GuestPagingState CurrentState(VcpuId vcpu) const = 0;

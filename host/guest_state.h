@@ -42,9 +42,23 @@ struct GuestControls {
   bool cr0_wp = false;
   bool cr4_pse = false;
   bool efer_nxe = false;
-  bool gbpages = false;  // the CPU model has 1 GB pages (4-level only)
+  bool gbpages = false;    // the CPU model has 1 GB pages (4-level only)
+  bool cr4_pge = false;    // global pages (SDM 4.10.2.4)
+  bool cr4_pcide = false;  // PCIDs, 4-level only: CR3[11:0] is the PCID
 
   bool operator==(const GuestControls&) const = default;
+};
+
+// Bit 63 of a MOV to CR3 source: with CR4.PCIDE=1 the load invalidates
+// nothing; with CR4.PCIDE=0 it is reserved (#GP).
+inline constexpr uint64_t kCr3NoFlush = uint64_t{1} << 63;
+
+// The four INVPCID types (SDM 4.10.4.1).
+enum class InvpcidType : uint32_t {
+  kAddress = 0,        // one address in one PCID, global entries kept
+  kContext = 1,        // one PCID, global entries kept
+  kAllWithGlobal = 2,  // every PCID, global entries too
+  kAllButGlobal = 3,   // every PCID, global entries kept
 };
 
 // Everything that decides how a guest walk goes: the controls, CR3 and, in

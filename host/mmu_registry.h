@@ -25,13 +25,15 @@ enum class Control : uint32_t {
   kCr0Wp = 1u << 0,
   kCr4Pse = 1u << 1,
   kEferNxe = 1u << 2,
+  kCr4Pge = 1u << 3,
+  kCr4Pcide = 1u << 4,
 };
 
 // What an MMU supports. A case outside it is unsupported: skipped and counted,
 // never reported as a divergence.
 struct MmuCapabilities {
   static constexpr uint32_t kAllModes = 0b111;
-  static constexpr uint32_t kAllControls = 0b111;
+  static constexpr uint32_t kAllControls = 0b11111;
 
   uint32_t modes = kAllModes;        // bit GuestMode of each mode
   uint32_t controls = kAllControls;  // bits of Control; others stay 0

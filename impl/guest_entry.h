@@ -18,6 +18,7 @@ inline constexpr uint64_t kWritable = 1ull << 1;
 inline constexpr uint64_t kUser = 1ull << 2;
 inline constexpr uint64_t kAccessed = 1ull << 5;
 inline constexpr uint64_t kDirty = 1ull << 6;
+inline constexpr uint64_t kGlobal = 1ull << 8;
 inline constexpr uint64_t kPageSize = 1ull << 7;
 inline constexpr uint64_t kNx = 1ull << 63;
 

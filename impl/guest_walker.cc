@@ -87,6 +87,7 @@ GuestWalk GuestWalker::Walk(const host::GuestPagingState& state, uint64_t gva,
   walk.leaf_level = level;
   walk.access = access;
   walk.dirty = write || (entry & guest_entry::kDirty) != 0;
+  walk.global = controls.cr4_pge && (entry & guest_entry::kGlobal) != 0;
   return walk;
 }
 

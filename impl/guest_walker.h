@@ -24,8 +24,9 @@ struct GuestWalk {
   // the rights the entries above it grant: what its shadow page's role needs.
   std::array<uint64_t, 5> table_gfn = {};
   std::array<Access, 5> table_access = {};
-  Access access = 0;   // the rights of the whole path
-  bool dirty = false;  // the leaf's D bit after the walk
+  Access access = 0;    // the rights of the whole path
+  bool dirty = false;   // the leaf's D bit after the walk
+  bool global = false;  // G in the leaf with CR4.PGE=1 (SDM 4.10.2.4)
 };
 
 // The MMU's own walker of guest tables, as the processor walks them (SDM

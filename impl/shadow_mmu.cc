@@ -108,7 +108,13 @@ void ShadowMmu::EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
   parts_->tables.CommitFlushes();
 }
 
-bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t cr3) {
+bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
+  // Bit 63 is reserved without PCIDs; with them it only spares the guest's
+  // TLB, which this MMU never lets go stale.
+  if ((source & host::kCr3NoFlush) != 0 && !state_.controls.cr4_pcide) {
+    return false;
+  }
+  const uint64_t cr3 = source & ~host::kCr3NoFlush;
   if (state_.controls.mode == host::GuestMode::kPae) {
     const std::optional<std::array<uint64_t, 4>> pdptes =
         LoadPdptes(parts_->tables.host(), cr3);
@@ -125,11 +131,19 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t cr3) {
 bool ShadowMmu::SetControls(host::VcpuId vcpu,
                             const host::GuestControls& controls) {
   if (controls == state_.controls) return true;
+  // SDM 4.10.1: CR4.PCIDE can be set only in IA-32e mode with CR3[11:0] = 0.
+  if (controls.cr4_pcide && !state_.controls.cr4_pcide &&
+      (controls.mode != host::GuestMode::k4Level ||
+       (state_.cr3 & 0xFFF) != 0)) {
+    return false;
+  }
   host::GuestPagingState next = state_;
   next.controls = controls;
-  // SDM 4.4.1: in PAE mode, changing CR4.PSE reloads the PDPTE registers.
+  // SDM 4.4.1: in PAE mode, changing CR4.PSE or CR4.PGE reloads the PDPTE
+  // registers.
   if (controls.mode == host::GuestMode::kPae &&
-      controls.cr4_pse != state_.controls.cr4_pse) {
+      (controls.cr4_pse != state_.controls.cr4_pse ||
+       controls.cr4_pge != state_.controls.cr4_pge)) {
     const std::optional<std::array<uint64_t, 4>> pdptes =
         LoadPdptes(parts_->tables.host(), state_.cr3);
     if (!pdptes.has_value()) return false;
@@ -169,6 +183,19 @@ void ShadowMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) {
     parts_->tables.ZapSpte(*leaf);
   }
   parts_->tables.CommitFlushes();
+}
+
+bool ShadowMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
+                        uint32_t pcid, uint64_t gva) {
+  const bool one_pcid = type == host::InvpcidType::kAddress ||
+                        type == host::InvpcidType::kContext;
+  if (one_pcid && pcid != 0 && !state_.controls.cr4_pcide) return false;
+  // As for INVLPG, the shadows are never stale; an address in the current
+  // PCID drops its leaf, and the wider types have nothing to drop.
+  const bool current_pcid =
+      pcid == (state_.controls.cr4_pcide ? (state_.cr3 & 0xFFF) : 0);
+  if (type == host::InvpcidType::kAddress && current_pcid) Invlpg(vcpu, gva);
+  return true;
 }
 
 host::GuestPagingState ShadowMmu::CurrentState(host::VcpuId vcpu) const {

@@ -29,19 +29,23 @@ void SetFlags(PhysicalMemory& memory, uint64_t gpa, int entry_bytes,
 }  // namespace
 
 void SetAccessedDirty(PhysicalMemory& memory, const PagingState& state,
-                      const WalkResult& walk, AccessKind kind) {
+                      const WalkResult& walk, AccessKind kind,
+                      uint32_t levels_read) {
   const int entry_bytes = ModeInfo(state.mode).entry_bytes;
   for (size_t i = 0; i < walk.levels.size(); ++i) {
     if (!HasRightsAndAccessedFlag(walk.levels[i])) continue;
+    if ((levels_read >> i & 1) == 0) continue;
     SetFlags(memory, walk.levels[i].entry_gpa, entry_bytes,
              FlagsToSet(walk, i, kind));
   }
 }
 
-EntryGpas OptionalAccessedEntries(const WalkResult& walk) {
+EntryGpas OptionalAccessedEntries(const WalkResult& walk,
+                                  uint32_t levels_read) {
   EntryGpas gpas;
   // The faulting entry is the last one the walk used, for every kind of fault.
   for (size_t i = 0; i + 1 < walk.levels.size(); ++i) {
+    if ((levels_read >> i & 1) == 0) continue;
     const WalkLevel& level = walk.levels[i];
     if (HasRightsAndAccessedFlag(level) && (level.value & kAccessed) == 0) {
       gpas.push_back(level.entry_gpa);

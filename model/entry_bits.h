@@ -15,6 +15,7 @@ inline constexpr uint64_t kUser = uint64_t{1} << 2;
 inline constexpr uint64_t kAccessed = uint64_t{1} << 5;
 inline constexpr uint64_t kDirty = uint64_t{1} << 6;
 inline constexpr uint64_t kPageSize = uint64_t{1} << 7;
+inline constexpr uint64_t kGlobal = uint64_t{1} << 8;
 inline constexpr uint64_t kExecuteDisable = uint64_t{1} << 63;
 
 // Bits high..low of a 64-bit value, inclusive: the SDM's "bits 51:36".

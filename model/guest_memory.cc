@@ -117,8 +117,11 @@ bool GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     const uint64_t chunk = ChunkInPage(gpa, bytes.size());
     if (IsRam(gpa)) {
-      std::memcpy(Materialize(GfnOf(gpa)).data() + PageOffset(gpa),
-                  bytes.data(), chunk);
+      uint8_t* at = Materialize(GfnOf(gpa)).data() + PageOffset(gpa);
+      if (journal_ != nullptr) {
+        journal_->Record(gpa, std::span<const uint8_t>(at, chunk));
+      }
+      std::memcpy(at, bytes.data(), chunk);
       if (written_.empty() || written_.back() != GfnOf(gpa)) {
         written_.push_back(GfnOf(gpa));
       }

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "model/physical_memory.h"
+#include "model/write_journal.h"
 #include "proto/case.pb.h"
 
 namespace shadowdiff::model {
@@ -46,6 +47,10 @@ class GuestMemory final : public PhysicalMemory {
 
   const std::vector<MemorySlot>& slots() const { return slots_; }
 
+  // Every write from now on is recorded there too (nullptr: none), for the
+  // architectural oracle's history of what entries held.
+  void set_journal(WriteJournal* journal) { journal_ = journal; }
+
  private:
   using Page = std::array<uint8_t, 4096>;
 
@@ -61,6 +66,7 @@ class GuestMemory final : public PhysicalMemory {
   // Pages written since the last TakeWrittenGfns, a run of writes to one page
   // listed once (a set costs more than the few repeats left).
   std::vector<uint64_t> written_;
+  WriteJournal* journal_ = nullptr;
 };
 
 }  // namespace shadowdiff::model

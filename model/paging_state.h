@@ -26,7 +26,9 @@ struct PagingState {
   bool cr4_pse = false;
   bool efer_nxe = false;
   bool gbpages = false;
-  uint64_t cr3 = 0;
+  bool cr4_pge = false;
+  bool cr4_pcide = false;
+  uint64_t cr3 = 0;  // as loaded: bit 63 of the MOV source is never kept
   std::array<uint64_t, 4> pdptes = {};
 };
 

@@ -35,7 +35,8 @@ std::optional<std::array<uint64_t, 4>> LoadPdptes(const PhysicalMemory& memory,
 
 bool ControlChangeReloadsPdptes(const PagingState& before,
                                 const PagingState& after) {
-  return after.mode == PAGING_PAE && before.cr4_pse != after.cr4_pse;
+  return after.mode == PAGING_PAE &&
+         (before.cr4_pse != after.cr4_pse || before.cr4_pge != after.cr4_pge);
 }
 
 }  // namespace shadowdiff::model

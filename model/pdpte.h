@@ -21,8 +21,8 @@ std::optional<std::array<uint64_t, 4>> LoadPdptes(const PhysicalMemory& memory,
                                                   uint64_t cr3);
 
 // Whether a control change from `before` to `after` reloads the PDPTEs: with
-// PAE paging, MOV to CR4 reloads them when it changes CR4.PSE (SDM 4.4.1).
-// CR0.WP and IA32_EFER.NXE changes do not.
+// PAE paging, MOV to CR4 reloads them when it changes CR4.PSE or CR4.PGE
+// (SDM 4.4.1). CR0.WP and IA32_EFER.NXE changes do not.
 bool ControlChangeReloadsPdptes(const PagingState& before,
                                 const PagingState& after);
 

@@ -5,6 +5,7 @@
 
 #include "model/access_rights.h"
 #include "model/accessed_dirty.h"
+#include "model/control_registers.h"
 #include "model/pdpte.h"
 
 namespace shadowdiff::model {
@@ -17,6 +18,8 @@ PagingState InitialState(const Setup& setup) {
   state.cr4_pse = setup.cr4_pse();
   state.efer_nxe = setup.efer_nxe();
   state.gbpages = setup.gbpages();
+  state.cr4_pge = setup.cr4_pge();
+  state.cr4_pcide = setup.cr4_pcide();
   return state;
 }
 
@@ -24,6 +27,8 @@ void SetControlBit(PagingState& state, ControlBit bit, bool value) {
   if (bit == CR0_WP) state.cr0_wp = value;
   if (bit == EFER_NXE) state.efer_nxe = value;
   if (bit == CR4_PSE) state.cr4_pse = value;
+  if (bit == CR4_PGE) state.cr4_pge = value;
+  if (bit == CR4_PCIDE) state.cr4_pcide = value;
 }
 
 }  // namespace
@@ -68,8 +73,10 @@ AccessResult Reference::Access(uint64_t gva, AccessKind kind, int width,
 
 // SDM 4.4.1: with PAE paging, MOV to CR3 loads the PDPTE registers, and a
 // present PDPTE with a reserved bit is #GP with nothing changed. The other
-// modes read nothing at a CR3 load.
-bool Reference::LoadCr3(uint64_t cr3) {
+// modes read nothing at a CR3 load. Bit 63 of the source is never loaded.
+bool Reference::LoadCr3(uint64_t source) {
+  if (Cr3SourceFaults(state_, source)) return false;
+  const uint64_t cr3 = source & ~kCr3NoFlushBit;
   if (state_.mode == PAGING_PAE) {
     const std::optional<std::array<uint64_t, 4>> pdptes =
         LoadPdptes(memory_, cr3);
@@ -83,6 +90,7 @@ bool Reference::LoadCr3(uint64_t cr3) {
 bool Reference::SetControl(ControlBit bit, bool value) {
   PagingState next = state_;
   SetControlBit(next, bit, value);
+  if (ControlChangeFaults(state_, next)) return false;
   if (ControlChangeReloadsPdptes(state_, next)) {
     const std::optional<std::array<uint64_t, 4>> pdptes =
         LoadPdptes(memory_, next.cr3);
@@ -98,6 +106,10 @@ void Reference::WritePhysical(uint64_t gpa, std::span<const uint8_t> bytes) {
 }
 
 void Reference::Invlpg(uint64_t gva) {}
+
+bool Reference::Invpcid(uint32_t type, uint32_t pcid, uint64_t gva) {
+  return !InvpcidFaults(state_, type, pcid);
+}
 
 WalkResult Reference::WalkOf(uint64_t gva) const {
   return Walk(memory_, state_, gva);

@@ -43,8 +43,9 @@ class Reference {
   AccessResult Access(uint64_t gva, AccessKind kind, int width, uint64_t value,
                       bool user);
 
-  // MOV to CR3 (SDM 4.4.1 for PAE). False: #GP, nothing changed.
-  bool LoadCr3(uint64_t cr3);
+  // MOV to CR3 of `source` (bit 63: the PCID no-flush bit; SDM 4.4.1 for
+  // PAE). False: #GP, nothing changed.
+  bool LoadCr3(uint64_t source);
 
   // A control bit change. False: #GP, nothing changed.
   bool SetControl(ControlBit bit, bool value);
@@ -54,6 +55,9 @@ class Reference {
 
   // INVLPG: nothing to do with a strict TLB; kept for symmetry of the trace.
   void Invlpg(uint64_t gva);
+
+  // INVPCID: only its #GP matters with a strict TLB. False: #GP.
+  bool Invpcid(uint32_t type, uint32_t pcid, uint64_t gva);
 
   // The side-effect-free walk of gva under the current state.
   WalkResult WalkOf(uint64_t gva) const;

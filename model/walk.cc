@@ -15,6 +15,7 @@ using entry_bits::Bits;
 using entry_bits::kAccessed;
 using entry_bits::kDirty;
 using entry_bits::kExecuteDisable;
+using entry_bits::kGlobal;
 using entry_bits::kPageSize;
 using entry_bits::kPresent;
 using entry_bits::kUser;
@@ -27,25 +28,6 @@ constexpr int kMaxPhysAddr = limits::kGuestMaxPhysAddrBits;
 uint64_t ReadEntry(const PhysicalMemory& memory, uint64_t gpa,
                    int entry_bytes) {
   return ReadLittleEndian(memory, gpa, entry_bytes).value_or(0);
-}
-
-// SDM 4.2: the entry a level uses is the one the linear address indexes in
-// that level's table. SDM 4.4.1: with PAE the top level is the PDPTE register
-// loaded at the last CR3 load; memory is not read again.
-WalkLevel FetchEntry(const PhysicalMemory& memory, const PagingState& state,
-                     const PagingModeInfo& mode, uint64_t table, int level,
-                     uint64_t gva) {
-  const uint64_t index = TableIndex(mode, level, gva);
-  if (mode.top_in_registers && level == mode.levels) {
-    return {.level = level,
-            .entry_gpa = PdpteAddress(state.cr3, index),
-            .value = state.pdptes[index],
-            .from_register = true};
-  }
-  const uint64_t gpa = table + index * mode.entry_bytes;
-  return {.level = level,
-          .entry_gpa = gpa,
-          .value = ReadEntry(memory, gpa, mode.entry_bytes)};
 }
 
 // Whether a present entry free of reserved bits maps a page rather than
@@ -99,12 +81,10 @@ void SummarizeTranslation(const PagingState& state, WalkResult& walk) {
     walk.all_accessed = walk.all_accessed && (level.value & kAccessed) != 0;
   }
   walk.dirty = (walk.levels.back().value & kDirty) != 0;
-}
-
-WalkResult Faulted(WalkResult walk, WalkResult::Status status, int level) {
-  walk.status = status;
-  walk.fault_level = level;
-  return walk;
+  // SDM 4.10.2.4: G in the entry that maps the page makes the translation
+  // global, with CR4.PGE=1 only; in an entry that references a table it is
+  // ignored.
+  walk.global = state.cr4_pge && (walk.levels.back().value & kGlobal) != 0;
 }
 
 }  // namespace
@@ -113,32 +93,69 @@ bool HasRightsAndAccessedFlag(const WalkLevel& level) {
   return !level.from_register;
 }
 
-// SDM 4.3 (32-bit), 4.4.2 (PAE), 4.5 (4-level): from the top level down, an
-// entry with P=0 ends the walk (its other bits do not matter), then an entry
-// with a reserved bit set ends it, then an entry that maps a page ends it
-// with a translation; any other entry locates the next table.
+// SDM 4.2: the entry a level uses is the one the linear address indexes in
+// that level's table. SDM 4.4.1: with PAE the top level is the PDPTE register
+// loaded at the last CR3 load; memory is not read again.
+WalkLevel FetchEntry(const PhysicalMemory& memory, const PagingState& state,
+                     uint64_t table, int level, uint64_t gva) {
+  const PagingModeInfo& mode = ModeInfo(state.mode);
+  const uint64_t index = TableIndex(mode, level, gva);
+  if (mode.top_in_registers && level == mode.levels) {
+    return {.level = level,
+            .entry_gpa = PdpteAddress(state.cr3, index),
+            .value = state.pdptes[index],
+            .from_register = true};
+  }
+  const uint64_t gpa = table + index * mode.entry_bytes;
+  return {.level = level,
+          .entry_gpa = gpa,
+          .value = ReadEntry(memory, gpa, mode.entry_bytes)};
+}
+
+uint64_t RootTable(const PagingState& state) {
+  return state.cr3 & ModeInfo(state.mode).cr3_table_mask;
+}
+
+// SDM 4.3 (32-bit), 4.4.2 (PAE), 4.5 (4-level): an entry with P=0 ends the
+// walk (its other bits do not matter), then an entry with a reserved bit set
+// ends it, then an entry that maps a page ends it with a translation; any
+// other entry locates the next table.
+std::optional<uint64_t> Step(const PagingState& state, uint64_t gva,
+                             const WalkLevel& entry, WalkResult& walk) {
+  const PagingModeInfo& mode = ModeInfo(state.mode);
+  const int level = entry.level;
+  walk.levels.push_back(entry);
+  if ((entry.value & kPresent) == 0) {
+    walk.status = WalkResult::Status::kNotPresent;
+    walk.fault_level = level;
+    return std::nullopt;
+  }
+  if ((entry.value & ReservedBits(state, level, entry.value)) != 0) {
+    walk.status = WalkResult::Status::kReserved;
+    walk.fault_level = level;
+    return std::nullopt;
+  }
+  if (MapsPage(state, level, entry.value)) {
+    walk.status = WalkResult::Status::kOk;
+    walk.page_size = PageSizeAt(mode, level);
+    walk.gpa = PageFrame(state, mode, level, entry.value) |
+               (gva & (walk.page_size - 1));
+    SummarizeTranslation(state, walk);
+    return std::nullopt;
+  }
+  return entry.value & mode.frame_mask;
+}
+
+// From the top level down, one Step per level.
 WalkResult Walk(const PhysicalMemory& memory, const PagingState& state,
                 uint64_t gva) {
-  const PagingModeInfo& mode = ModeInfo(state.mode);
   WalkResult walk;
-  uint64_t table = state.cr3 & mode.cr3_table_mask;
-  for (int level = mode.levels;; --level) {
-    walk.levels.push_back(FetchEntry(memory, state, mode, table, level, gva));
-    const uint64_t entry = walk.levels.back().value;
-    if ((entry & kPresent) == 0) {
-      return Faulted(std::move(walk), WalkResult::Status::kNotPresent, level);
-    }
-    if ((entry & ReservedBits(state, level, entry)) != 0) {
-      return Faulted(std::move(walk), WalkResult::Status::kReserved, level);
-    }
-    if (MapsPage(state, level, entry)) {
-      walk.page_size = PageSizeAt(mode, level);
-      walk.gpa =
-          PageFrame(state, mode, level, entry) | (gva & (walk.page_size - 1));
-      SummarizeTranslation(state, walk);
-      return walk;
-    }
-    table = entry & mode.frame_mask;
+  uint64_t table = RootTable(state);
+  for (int level = ModeInfo(state.mode).levels;; --level) {
+    const std::optional<uint64_t> next =
+        Step(state, gva, FetchEntry(memory, state, table, level, gva), walk);
+    if (!next.has_value()) return walk;
+    table = *next;
   }
 }
 

@@ -2,6 +2,7 @@
 #define SHADOWDIFF_MODEL_WALK_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/container/inlined_vector.h"
 #include "model/paging_state.h"
@@ -16,6 +17,8 @@ struct WalkLevel {
   uint64_t entry_gpa = 0;
   uint64_t value = 0;
   bool from_register = false;  // a PAE PDPTE register, not read from memory
+
+  bool operator==(const WalkLevel&) const = default;
 };
 
 // The side-effect-free walk of one linear address (SDM 4.3, 4.4, 4.5).
@@ -34,6 +37,7 @@ struct WalkResult {
   bool nx = false;            // XD=1 at some level (only with EFER.NXE=1)
   bool all_accessed = false;  // A=1 in every entry that has an A bit
   bool dirty = false;         // D=1 in the leaf
+  bool global = false;        // G=1 in the leaf with CR4.PGE=1 (SDM 4.10.2.4)
 };
 
 // Whether the entry has R/W, U/S, XD and A bits. A PAE PDPTE register has
@@ -44,6 +48,17 @@ bool HasRightsAndAccessedFlag(const WalkLevel& level);
 // Walks gva through the guest tables in memory under state, changing nothing.
 WalkResult Walk(const PhysicalMemory& memory, const PagingState& state,
                 uint64_t gva);
+
+// The pieces of Walk, for walks whose levels are read at different times
+// (model/translation_cache.h): the top table CR3 locates, the entry of `level`
+// for gva in `table` (a PDPTE register for PAE's top level), and one step
+// that appends `entry` to `walk` and returns the next table, or nullopt when
+// the entry ends the walk (status, gpa and summary then filled in).
+uint64_t RootTable(const PagingState& state);
+WalkLevel FetchEntry(const PhysicalMemory& memory, const PagingState& state,
+                     uint64_t table, int level, uint64_t gva);
+std::optional<uint64_t> Step(const PagingState& state, uint64_t gva,
+                             const WalkLevel& entry, WalkResult& walk);
 
 }  // namespace shadowdiff::model
 

@@ -52,7 +52,8 @@ uint64_t EntryAddress(const WriteEntry& write, PagingMode mode) {
 }
 
 uint64_t Cr3Value(const Cr3& cr3) {
-  return (cr3.gfn() << 12) | (cr3.low_bits() & 0xFFF);
+  return (cr3.gfn() << 12) | (cr3.low_bits() & 0xFFF) |
+         (cr3.no_flush() ? kCr3NoFlush : 0);
 }
 
 }  // namespace shadowdiff

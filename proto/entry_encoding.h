@@ -19,7 +19,10 @@ uint64_t EntryValue(const WriteEntry& write, PagingMode mode);
 // The guest-physical address a WriteEntry writes.
 uint64_t EntryAddress(const WriteEntry& write, PagingMode mode);
 
-// The CR3 value a Cr3 message denotes.
+// Bit 63 of a MOV to CR3 source: with CR4.PCIDE=1, invalidate nothing.
+inline constexpr uint64_t kCr3NoFlush = uint64_t{1} << 63;
+
+// The MOV to CR3 source a Cr3 message denotes (no_flush as bit 63).
 uint64_t Cr3Value(const Cr3& cr3);
 
 }  // namespace shadowdiff

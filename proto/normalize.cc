@@ -41,6 +41,13 @@ void NormalizeCr3(Cr3& cr3, PagingMode mode) {
   cr3.set_gfn(Wrap(cr3.gfn(), mode == PAGING_4LEVEL ? limits::kGfnLimit
                                                     : limits::kCr3GfnLimit32));
   cr3.set_low_bits(cr3.low_bits() % 4096);
+  if (mode != PAGING_4LEVEL) cr3.set_no_flush(false);
+}
+
+void NormalizeInvpcid(Invpcid& i, PagingMode mode) {
+  i.set_type(i.type() % 4);
+  i.set_pcid(i.pcid() % 4096);
+  i.set_gva(i.type() == 0 ? NormalizeGva(i.gva(), mode) : 0);
 }
 
 void NormalizeWriteEntry(WriteEntry& w, PagingMode mode) {
@@ -96,10 +103,13 @@ void NormalizeOp(Op& op, PagingMode mode) {
     case Op::kSetControl: {
       SetControl& c = *op.mutable_set_control();
       if (!ControlBit_IsValid(c.bit())) {
-        c.set_bit(static_cast<ControlBit>(WrapEnum(c.bit(), 3)));
+        c.set_bit(static_cast<ControlBit>(WrapEnum(c.bit(), 5)));
       }
       break;
     }
+    case Op::kInvpcid:
+      NormalizeInvpcid(*op.mutable_invpcid(), mode);
+      break;
     case Op::KIND_NOT_SET:
       break;
   }
@@ -149,9 +159,15 @@ void NormalizeSetup(Setup& setup) {
     setup.set_mode(static_cast<PagingMode>(WrapEnum(setup.mode(), 3)));
   }
   const PagingMode mode = setup.mode();
-  if (mode != PAGING_4LEVEL) setup.set_gbpages(false);
+  if (mode != PAGING_4LEVEL) {
+    setup.set_gbpages(false);
+    setup.set_cr4_pcide(false);
+  }
   NormalizeSlots(setup);
-  if (setup.has_cr3()) NormalizeCr3(*setup.mutable_cr3(), mode);
+  if (setup.has_cr3()) {
+    NormalizeCr3(*setup.mutable_cr3(), mode);
+    setup.mutable_cr3()->set_no_flush(false);
+  }
   Truncate(*setup.mutable_entries(), limits::kMaxSetupEntries);
   for (WriteEntry& w : *setup.mutable_entries()) NormalizeWriteEntry(w, mode);
   Truncate(*setup.mutable_bytes(), limits::kMaxSetupBytes);
@@ -166,6 +182,7 @@ void NormalizeRunConfig(RunConfig& run) {
     }
   }
   if (!HostTlb_IsValid(run.host_tlb())) run.set_host_tlb(HOST_TLB_TAGGED);
+  if (!OracleKind_IsValid(run.oracle())) run.set_oracle(ORACLE_STRICT);
 }
 
 }  // namespace

@@ -230,6 +230,10 @@ static bool simple_load_cr3(shadowdiff_mmu *mmu, shadowdiff_vcpu vcpu,
 			    uint64_t cr3)
 {
 	SHADOWDIFF_BUG_ON(mmu->host, vcpu != 0);
+	/* Without CR4.PCIDE (which this MMU does not declare), bit 63 of the
+	 * source is a reserved bit of CR3. */
+	if (cr3 & SHADOWDIFF_CR3_NO_FLUSH)
+		return false;
 	if (mmu->state.controls.mode == SHADOWDIFF_MODE_PAE &&
 	    !guest_load_pdptes(mmu->host, cr3, mmu->state.pdptes))
 		return false;
@@ -270,6 +274,20 @@ static void simple_invlpg(shadowdiff_mmu *mmu, shadowdiff_vcpu vcpu,
 	zap_all(mmu);
 }
 
+/* With CR4.PCIDE=0 only PCID 0 exists: a type 0 or 1 naming another is #GP
+ * (SDM Vol. 2B, INVPCID). Every other INVPCID drops the shadow, as INVLPG
+ * does. */
+static bool simple_invpcid(shadowdiff_mmu *mmu, shadowdiff_vcpu vcpu,
+			   uint32_t type, uint32_t pcid, uint64_t gva)
+{
+	(void)gva;
+	SHADOWDIFF_BUG_ON(mmu->host, vcpu != 0);
+	if (type <= SHADOWDIFF_INVPCID_CONTEXT && pcid != 0)
+		return false;
+	zap_all(mmu);
+	return true;
+}
+
 static void simple_current_state(shadowdiff_mmu *mmu, shadowdiff_vcpu vcpu,
 				 shadowdiff_paging_state *out)
 {
@@ -303,6 +321,7 @@ static const shadowdiff_mmu_ops simple_mmu_ops = {
 	.load_cr3 = simple_load_cr3,
 	.set_controls = simple_set_controls,
 	.invlpg = simple_invlpg,
+	.invpcid = simple_invpcid,
 	.current_state = simple_current_state,
 	.kept_roots = NULL,
 };

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped on any change to the layout of the structures below. */
-#define SHADOWDIFF_MMU_ABI_VERSION 1
+#define SHADOWDIFF_MMU_ABI_VERSION 2
 
 /* Guest paging modes (SDM 4.1.1). */
 typedef enum shadowdiff_mode {
@@ -80,8 +80,22 @@ typedef struct shadowdiff_controls {
   bool cr0_wp;
   bool cr4_pse;
   bool efer_nxe;
-  bool gbpages; /* the CPU model has 1 GB pages (4-level only) */
+  bool gbpages;   /* the CPU model has 1 GB pages (4-level only) */
+  bool cr4_pge;   /* global pages (SDM 4.10.2.4) */
+  bool cr4_pcide; /* PCIDs, 4-level only: CR3[11:0] is the PCID (SDM 4.10.1) */
 } shadowdiff_controls;
+
+/* Bit 63 of a MOV to CR3 source: with CR4.PCIDE=1 the load invalidates
+ * nothing; with CR4.PCIDE=0 it is a reserved bit (#GP). */
+#define SHADOWDIFF_CR3_NO_FLUSH (UINT64_C(1) << 63)
+
+/* The INVPCID types (SDM 4.10.4.1). */
+typedef enum shadowdiff_invpcid_type {
+  SHADOWDIFF_INVPCID_ADDRESS = 0,         /* one address in one PCID */
+  SHADOWDIFF_INVPCID_CONTEXT = 1,         /* one PCID, global entries kept */
+  SHADOWDIFF_INVPCID_ALL_WITH_GLOBAL = 2, /* every PCID, global entries too */
+  SHADOWDIFF_INVPCID_ALL_BUT_GLOBAL = 3   /* every PCID, global entries kept */
+} shadowdiff_invpcid_type;
 
 /* The guest state an MMU believes is current; pdptes are the PAE PDPTE
  * registers loaded at the last CR3 load (SDM 4.4.1), zero otherwise. */
@@ -213,6 +227,8 @@ static inline void* shadowdiff_table_ptr(const shadowdiff_host* host,
 #define SHADOWDIFF_CONTROL_CR0_WP (1u << 0)
 #define SHADOWDIFF_CONTROL_CR4_PSE (1u << 1)
 #define SHADOWDIFF_CONTROL_EFER_NXE (1u << 2)
+#define SHADOWDIFF_CONTROL_CR4_PGE (1u << 3)
+#define SHADOWDIFF_CONTROL_CR4_PCIDE (1u << 4)
 
 /* What an MMU supports. A case outside it is skipped and counted as
  * unsupported, never reported as a divergence. */
@@ -255,13 +271,18 @@ typedef struct shadowdiff_mmu_ops {
    * shadows up to date and writes guest memory through write_guest. */
   void (*emulated_write)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
                          uint64_t gpa, const uint8_t* bytes, size_t len);
-  /* MOV to CR3; false means #GP (PAE PDPTE with reserved bits set). */
+  /* MOV to CR3 of the source, bit 63 included; false means #GP (bit 63 with
+   * CR4.PCIDE=0, a PAE PDPTE with reserved bits set). */
   bool (*load_cr3)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu, uint64_t cr3);
-  /* A change of CR0.WP, CR4.PSE or EFER.NXE (never of the mode); false
-   * means #GP. */
+  /* A change of CR0.WP, CR4.PSE, EFER.NXE, CR4.PGE or CR4.PCIDE (never of
+   * the mode); false means #GP. */
   bool (*set_controls)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
                        const shadowdiff_controls* controls);
   void (*invlpg)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu, uint64_t gva);
+  /* INVPCID (type: shadowdiff_invpcid_type; gva for type 0 only); false
+   * means #GP (CR4.PCIDE=0 and a type 0 or 1 naming a PCID other than 0). */
+  bool (*invpcid)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu, uint32_t type,
+                  uint32_t pcid, uint64_t gva);
   void (*current_state)(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
                         shadowdiff_paging_state* out);
   /* Optional (NULL: none). Up to max kept roots into out; returns how many

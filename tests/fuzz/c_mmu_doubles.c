@@ -83,6 +83,11 @@ static bool set_controls(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
 
 static void invlpg(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu, uint64_t gva) {}
 
+static bool invpcid(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu, uint32_t type,
+                    uint32_t pcid, uint64_t gva) {
+  return true;
+}
+
 static void current_state(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
                           shadowdiff_paging_state* out) {
   *out = mmu->state;
@@ -109,6 +114,7 @@ static void current_state(shadowdiff_mmu* mmu, shadowdiff_vcpu vcpu,
       .load_cr3 = load_cr3,                                        \
       .set_controls = set_controls,                                \
       .invlpg = invlpg,                                            \
+      .invpcid = invpcid,                                          \
       .current_state = current_state,                              \
       .kept_roots = NULL,                                          \
   };                                                               \

@@ -5,6 +5,8 @@
 #include "fuzz/state_conversion.h"
 #include "host/spte.h"
 #include "model/access_rights.h"
+#include "model/control_registers.h"
+#include "model/pdpte.h"
 #include "model/physical_memory.h"
 #include "model/walk.h"
 
@@ -74,7 +76,9 @@ bool ReferenceBackedMmu::LoadPdptes(uint64_t cr3,
   return true;
 }
 
-bool ReferenceBackedMmu::LoadCr3(host::VcpuId vcpu, uint64_t cr3) {
+bool ReferenceBackedMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
+  if (model::Cr3SourceFaults(state_, source)) return false;
+  const uint64_t cr3 = source & ~model::kCr3NoFlushBit;
   std::array<uint64_t, 4> pdptes = {};
   if (state_.mode == PAGING_PAE && !LoadPdptes(cr3, pdptes)) return false;
   state_.cr3 = cr3;
@@ -89,7 +93,10 @@ bool ReferenceBackedMmu::SetControls(host::VcpuId vcpu,
   next.cr0_wp = controls.cr0_wp;
   next.cr4_pse = controls.cr4_pse;
   next.efer_nxe = controls.efer_nxe;
-  if (state_.mode == PAGING_PAE && next.cr4_pse != state_.cr4_pse &&
+  next.cr4_pge = controls.cr4_pge;
+  next.cr4_pcide = controls.cr4_pcide;
+  if (model::ControlChangeFaults(state_, next)) return false;
+  if (model::ControlChangeReloadsPdptes(state_, next) &&
       !LoadPdptes(state_.cr3, next.pdptes)) {
     return false;
   }
@@ -99,6 +106,15 @@ bool ReferenceBackedMmu::SetControls(host::VcpuId vcpu,
 }
 
 void ReferenceBackedMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) { ZapAll(); }
+
+bool ReferenceBackedMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
+                                 uint32_t pcid, uint64_t gva) {
+  if (model::InvpcidFaults(state_, static_cast<uint32_t>(type), pcid)) {
+    return false;
+  }
+  ZapAll();
+  return true;
+}
 
 void ReferenceBackedMmu::EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
                                        std::span<const uint8_t> bytes) {

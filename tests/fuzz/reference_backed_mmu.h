@@ -44,10 +44,12 @@ class ReferenceBackedMmu final : public host::GuestMmu {
                                         uint32_t host_error_code) override;
   void EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
                      std::span<const uint8_t> bytes) override;
-  bool LoadCr3(host::VcpuId vcpu, uint64_t cr3) override;
+  bool LoadCr3(host::VcpuId vcpu, uint64_t source) override;
   bool SetControls(host::VcpuId vcpu,
                    const host::GuestControls& controls) override;
   void Invlpg(host::VcpuId vcpu, uint64_t gva) override;
+  bool Invpcid(host::VcpuId vcpu, host::InvpcidType type, uint32_t pcid,
+               uint64_t gva) override;
   host::GuestPagingState CurrentState(host::VcpuId vcpu) const override;
   host::KeptRootList KeptRoots() const override { return {}; }
   std::vector<host::Counter> Counters() const override;

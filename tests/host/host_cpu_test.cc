@@ -78,6 +78,9 @@ struct ScriptedMmu final : public GuestMmu {
   bool LoadCr3(VcpuId vcpu, uint64_t) override { return true; }
   bool SetControls(VcpuId vcpu, const GuestControls&) override { return true; }
   void Invlpg(VcpuId vcpu, uint64_t) override {}
+  bool Invpcid(VcpuId vcpu, InvpcidType, uint32_t, uint64_t) override {
+    return true;
+  }
   GuestPagingState CurrentState(VcpuId vcpu) const override { return {}; }
   KeptRootList KeptRoots() const override { return {}; }
   std::vector<Counter> Counters() const override { return {}; }
