@@ -134,8 +134,14 @@ absl::StatusOr<RunSettings> SettingsOf(const RunFlags& flags,
 }
 
 // Checks the flags alone, so that a bad one is a usage error even when there
-// is nothing to run.
+// is nothing to run. --inject without --mmu names switches of the MMU each
+// case records, so only each case can check it.
 absl::Status CheckFlags(const RunFlags& flags) {
+  if (flags.inject_option->count() > 0 && flags.mmu_option->count() == 0) {
+    RunFlags alone = flags;
+    alone.inject.clear();
+    return SettingsFor(alone, Case()).status();
+  }
   return SettingsFor(flags, Case()).status();
 }
 

@@ -14,7 +14,7 @@ namespace shadowdiff::impl {
 namespace {
 
 // Indexed by the enum.
-constexpr std::array<std::string_view, 10> kNames = {
+constexpr std::array<std::string_view, 15> kNames = {
     "nonpae-pde-single-zap",
     "quadrant-ignored",
     "update-ignores-parent-rights",
@@ -25,8 +25,15 @@ constexpr std::array<std::string_view, 10> kNames = {
     "no-flush-on-protect",
     "misaligned-write-kept",
     "pae-pdpte-reread",
+    "invlpg-ignored",
+    "invlpg-large-partial",
+    "cr3-reload-no-flush",
+    "pge-toggle-no-flush",
+    "pcid-noflush-keeps-host-tlb",
 };
-static_assert(kNames.size() == static_cast<size_t>(Bug::kPaePdpteReread) + 1);
+static_assert(kNames.size() ==
+              static_cast<size_t>(Bug::kPcidNoflushKeepsHostTlb) + 1);
+constexpr size_t kEagerBugs = static_cast<size_t>(Bug::kPaePdpteReread) + 1;
 
 std::string_view StripSpaces(std::string_view s) {
   const size_t first = s.find_first_not_of(" \t\n");
@@ -47,6 +54,14 @@ absl::Status UnknownBug(std::string_view name) {
 std::string_view BugName(Bug bug) { return kNames[static_cast<size_t>(bug)]; }
 
 std::span<const std::string_view> AllBugNames() { return kNames; }
+
+std::span<const std::string_view> EagerBugNames() {
+  return std::span<const std::string_view>(kNames).first(kEagerBugs);
+}
+
+bool DeferredFlushBug(Bug bug) {
+  return static_cast<size_t>(bug) >= kEagerBugs;
+}
 
 absl::StatusOr<BugSet> ParseBugList(std::string_view comma_separated) {
   BugSet bugs;

@@ -23,13 +23,26 @@ enum class Bug {
   kNoFlushOnProtect,
   kMisalignedWriteKept,
   kPaePdpteReread,
+  // The deferred-flush mode's (ShadowMmu::Options::defer_flushes), each at
+  // its switch in impl/shadow_mmu.cc with the upstream history it follows.
+  kInvlpgIgnored,
+  kInvlpgLargePartial,
+  kCr3ReloadNoFlush,
+  kPgeToggleNoFlush,
+  kPcidNoflushKeepsHostTlb,
 };
+
+// Whether the bug lives in the deferred-flush mode's code only (an MMU
+// without that mode refuses it).
+bool DeferredFlushBug(Bug bug);
 
 // The name the tools accept for the bug (`--inject=NAME`).
 std::string_view BugName(Bug bug);
 
 // Every bug's name, in the order of the enum.
 std::span<const std::string_view> AllBugNames();
+// The names of the bugs an MMU without the deferred-flush mode has.
+std::span<const std::string_view> EagerBugNames();
 
 class BugSet {
  public:

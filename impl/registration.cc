@@ -6,6 +6,7 @@
 #include <memory>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "host/mmu_registry.h"
 #include "impl/bug_switches.h"
@@ -15,36 +16,50 @@
 namespace shadowdiff::impl {
 namespace {
 
-host::MmuFactory FactoryFor(ShadowMmu::Strategy strategy) {
-  return [strategy](std::string_view switches)
+host::MmuFactory FactoryFor(ShadowMmu::Options base) {
+  return [base](std::string_view switches)
              -> absl::StatusOr<std::unique_ptr<host::GuestMmu>> {
     absl::StatusOr<BugSet> bugs = ParseBugList(switches);
     if (!bugs.ok()) return bugs.status();
-    return std::make_unique<ShadowMmu>(
-        ShadowMmu::Options{.bugs = *bugs, .strategy = strategy});
+    for (size_t i = 0; i < AllBugNames().size(); ++i) {
+      const Bug bug = static_cast<Bug>(i);
+      if (bugs->Has(bug) && DeferredFlushBug(bug) && !base.defer_flushes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", std::string(BugName(bug)),
+                         "' is a bug of the deferred-flush mode: use "
+                         "--mmu=shadow-deferred"));
+      }
+    }
+    ShadowMmu::Options options = base;
+    options.bugs = *bugs;
+    return std::make_unique<ShadowMmu>(options);
   };
 }
 
 host::MmuInfo Info(std::string name, std::string summary,
-                   ShadowMmu::Strategy strategy) {
-  return {
-      .name = std::move(name),
-      .summary = std::move(summary),
-      .switches = absl::StrJoin(
-          AllBugNames(), ",",
-          [](std::string* out, std::string_view name) { out->append(name); }),
-      .capabilities = {},
-      .factory = FactoryFor(strategy)};
+                   ShadowMmu::Options options) {
+  return {.name = std::move(name),
+          .summary = std::move(summary),
+          .switches = absl::StrJoin(
+              options.defer_flushes ? AllBugNames() : EagerBugNames(), ",",
+              [](std::string* out, std::string_view n) { out->append(n); }),
+          .capabilities = {},
+          .factory = FactoryFor(options)};
 }
 
 const host::MmuRegistrar kShadow(
-    Info("shadow", "impl/'s KVM-style shadow MMU (the default)",
-         ShadowMmu::Strategy::kKeepShadows));
+    Info("shadow", "impl/'s KVM-style shadow MMU (the default)", {}));
+const host::MmuRegistrar kDeferred(
+    Info("shadow-deferred",
+         "impl/'s shadow MMU relying on the guest's invalidations: host TLB "
+         "flushes for guest table changes wait for INVLPG, CR3 and CR4 loads "
+         "and INVPCID (use --oracle=architectural)",
+         {.defer_flushes = true}));
 const host::MmuRegistrar kNaive(
     Info("naive",
          "impl/'s shadow MMU dropping every shadow on a guest table write or "
          "CR3 load",
-         ShadowMmu::Strategy::kNaive));
+         {.strategy = ShadowMmu::Strategy::kNaive}));
 const host::MmuRegistrar kLazy(
     {.name = "lazy",
      .summary = "a TLB and nothing more: no write protection, translations "

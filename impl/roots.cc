@@ -22,16 +22,17 @@ constexpr uint64_t k32BitCr3Frame = 0xFFFFF000;
 
 }  // namespace
 
-absl::Status Roots::Load(const host::GuestPagingState& state,
-                         const Role& base) {
-  absl::Status status =
-      base.guest_levels == 4 ? Load4Level(state, base) : LoadPae(state, base);
+absl::Status Roots::Load(const host::GuestPagingState& state, const Role& base,
+                         OnSwitch on_switch) {
+  absl::Status status = base.guest_levels == 4
+                            ? Load4Level(state, base, on_switch)
+                            : LoadPae(state, base);
   loaded_ = loaded_ || status.ok();
   return status;
 }
 
 absl::Status Roots::Load4Level(const host::GuestPagingState& state,
-                               const Role& base) {
+                               const Role& base, OnSwitch on_switch) {
   Role role = base;
   role.level = 4;
   const RootKey key = {state.cr3, (state.cr3 & k4LevelCr3Frame) >> 12, role};
@@ -53,7 +54,7 @@ absl::Status Roots::Load4Level(const host::GuestPagingState& state,
   if (kept_.size() > kMaxKeptRoots) kept_.pop_back();
   current_ = key;
   tables_.SetLiveRoot({host::HostRoot::Kind::k4Level, (*root)->hpa()});
-  tables_.FlushAll();
+  if (on_switch == OnSwitch::kFlushHostTlb) tables_.FlushAll();
   return absl::OkStatus();
 }
 

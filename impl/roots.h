@@ -30,9 +30,15 @@ class Roots {
   Roots(ShadowTables& tables, MmuCounters& counters)
       : tables_(tables), counters_(counters) {}
 
+  // What a switch to another root does to the host TLB, which has one tag
+  // for the whole guest: flushes it (always right), or keeps it (the
+  // pcid-noflush-keeps-host-tlb bug).
+  enum class OnSwitch { kFlushHostTlb, kKeepHostTlb };
+
   // Points the host at the shadow of `state` (CR3 load, PDPTE reload, role
   // change) and queues the TLB flushes the switch needs.
-  absl::Status Load(const host::GuestPagingState& state, const Role& base);
+  absl::Status Load(const host::GuestPagingState& state, const Role& base,
+                    OnSwitch on_switch = OnSwitch::kFlushHostTlb);
 
   // The root to walk for `state`; rebuilds what was zapped since Load (or
   // loads `state` if nothing was loaded yet).
@@ -57,8 +63,8 @@ class Roots {
     Role role;
   };
 
-  absl::Status Load4Level(const host::GuestPagingState& state,
-                          const Role& base);
+  absl::Status Load4Level(const host::GuestPagingState& state, const Role& base,
+                          OnSwitch on_switch);
   absl::Status LoadPae(const host::GuestPagingState& state, const Role& base);
 
   ShadowTables& tables_;

@@ -15,6 +15,7 @@
 #include "impl/counters.h"
 #include "impl/page_cache.h"
 #include "impl/rmap.h"
+#include "impl/roots.h"
 
 namespace shadowdiff::impl {
 
@@ -46,6 +47,9 @@ class ShadowMmu final : public host::GuestMmu {
   struct Options {
     BugSet bugs;
     Strategy strategy = Strategy::kKeepShadows;
+    // Host TLB flushes that guest table changes make necessary wait for the
+    // guest's invalidation (ShadowTables::set_defer_guest_flushes).
+    bool defer_flushes = false;
   };
 
   ShadowMmu();
@@ -81,8 +85,15 @@ class ShadowMmu final : public host::GuestMmu {
 
   // Points the roots at state_, dropping every shadow if the host is out of
   // frames.
-  void Reload();
+  void Reload(Roots::OnSwitch on_switch = Roots::OnSwitch::kFlushHostTlb);
   bool naive() const { return options_.strategy == Strategy::kNaive; }
+  bool deferred() const { return options_.defer_flushes; }
+  bool Has(Bug bug) const { return options_.bugs.Has(bug); }
+  // What the guest's invalidation of the page holding gva makes the MMU
+  // flush: the owed flushes of the largest page that can hold gva in this
+  // mode (a guest large page may be shadowed by several 4 KB sptes, SDM
+  // 4.10.2.3).
+  void PayOwedFor(uint64_t gva);
 
   Options options_;
   host::GuestPagingState state_;

@@ -155,7 +155,7 @@ void ShadowTables::ZapPage(ShadowPage* page) {
 }
 
 void ShadowTables::ZapAll() {
-  flushes_.AddAll();
+  FlushAll();
   const std::vector<ShadowPage*> all = cache_.All();
   for (ShadowPage* page : all) {
     // Only the PAE root entries outlive this; the rest are freed anyway.
@@ -206,10 +206,10 @@ bool ShadowTables::LiveBases(uint64_t hfn, Bases* bases) const {
 }
 
 void ShadowTables::QueueFlushThrough(uint64_t spte_hpa) {
-  if (flushes_.all()) return;
+  if (Queue().all()) return;
   Bases bases;
   if (!LiveBases(spte_hpa >> 12, &bases)) {
-    flushes_.AddAll();
+    Queue().AddAll();
     return;
   }
   const int level = TableLevel(spte_hpa >> 12);
@@ -220,10 +220,10 @@ void ShadowTables::QueueFlushThrough(uint64_t spte_hpa) {
 }
 
 void ShadowTables::QueueFlushTable(uint64_t hfn) {
-  if (flushes_.all()) return;
+  if (Queue().all()) return;
   Bases bases;
   if (!LiveBases(hfn, &bases)) {
-    flushes_.AddAll();
+    Queue().AddAll();
     return;
   }
   for (uint64_t base : bases) QueueTableLeaves(hfn, TableLevel(hfn), base);
@@ -238,14 +238,14 @@ void ShadowTables::QueueTableLeaves(uint64_t hfn, int level, uint64_t gva) {
     if (!Present(sptes[i])) continue;
     QueueLeaves(sptes[i], level,
                 gva + (static_cast<uint64_t>(i) << LevelShift(level)));
-    if (flushes_.all()) return;
+    if (Queue().all()) return;
   }
 }
 
 void ShadowTables::QueueLeaves(uint64_t spte, int level, uint64_t gva) {
-  if (!Present(spte) || flushes_.all()) return;
+  if (!Present(spte) || Queue().all()) return;
   if (level == 1) {
-    flushes_.Add(Canonical(gva));
+    Queue().Add(Canonical(gva));
     return;
   }
   QueueTableLeaves(FrameOf(spte) >> 12, level - 1, gva);

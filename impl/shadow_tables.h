@@ -81,9 +81,30 @@ class ShadowTables {
   // The root the host walks from now on. Its translations are the only ones
   // the host TLB may hold (the caller flushes everything when it switches).
   void SetLiveRoot(const host::HostRoot& root) { live_root_ = root; }
-  void FlushAll() { flushes_.AddAll(); }
+  // Everything goes, owed flushes too.
+  void FlushAll() {
+    flushes_.AddAll();
+    owed_.Clear();
+  }
   // Issues the queued flushes; called before the guest runs again.
   void CommitFlushes() { flushes_.Commit(host_, counters_); }
+
+  // The deferred-flush mode of a shadow MMU that relies on the guest's
+  // invalidations, as real ones do (SDM 4.10.4.2): the flushes a change of
+  // the guest's own entries makes necessary are owed to the guest's next
+  // invalidation that covers them, not issued. Flushes for the MMU's own
+  // reasons (write protection, unshadowing, a root switch) are issued as
+  // ever.
+  void set_defer_guest_flushes(bool defer) { defer_guest_flushes_ = defer; }
+  // Between the two, sptes change because guest entries did.
+  void BeginGuestChange() { deferring_ = defer_guest_flushes_; }
+  void EndGuestChange() { deferring_ = false; }
+  // The guest invalidated the host pages in [base, base + size), or all:
+  // what is owed there is issued with the next CommitFlushes.
+  void PayOwed(uint64_t base, uint64_t size) {
+    owed_.MoveInto(flushes_, base, size);
+  }
+  void PayAllOwed() { owed_.MoveAllInto(flushes_); }
 
  private:
   void WriteProtect(uint64_t gfn);
@@ -109,7 +130,13 @@ class ShadowTables {
   MmuCounters& counters_;
   PageCache cache_;
   Rmap rmap_;
+  // Where a flush goes now: owed while deferring.
+  TlbFlushBatch& Queue() { return deferring_ ? owed_ : flushes_; }
+
   TlbFlushBatch flushes_;
+  TlbFlushBatch owed_;
+  bool defer_guest_flushes_ = false;
+  bool deferring_ = false;
   host::HostRoot live_root_;
 };
 

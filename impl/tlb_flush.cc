@@ -20,6 +20,22 @@ void TlbFlushBatch::Add(uint64_t gva) {
   gvas_.push_back(page);
 }
 
+void TlbFlushBatch::MoveInto(TlbFlushBatch& to, uint64_t base, uint64_t size) {
+  if (all_) return MoveAllInto(to);
+  auto kept = std::remove_if(gvas_.begin(), gvas_.end(), [&](uint64_t gva) {
+    if (gva - base >= size) return false;
+    to.Add(gva);
+    return true;
+  });
+  gvas_.erase(kept, gvas_.end());
+}
+
+void TlbFlushBatch::MoveAllInto(TlbFlushBatch& to) {
+  if (all_) to.AddAll();
+  for (uint64_t gva : gvas_) to.Add(gva);
+  Clear();
+}
+
 void TlbFlushBatch::Commit(host::HostServices& host, MmuCounters& counters) {
   if (all_) {
     host.FlushTlbAll(host::VcpuSet::All());

@@ -22,6 +22,16 @@ class TlbFlushBatch {
 
   void Commit(host::HostServices& host, MmuCounters& counters);
 
+  bool empty() const { return !all_ && gvas_.empty(); }
+  // Hands the flushes of the pages in [base, base + size) to `to` (all of
+  // them when this batch is a full flush).
+  void MoveInto(TlbFlushBatch& to, uint64_t base, uint64_t size);
+  void MoveAllInto(TlbFlushBatch& to);
+  void Clear() {
+    gvas_.clear();
+    all_ = false;
+  }
+
  private:
   absl::InlinedVector<uint64_t, kMaxSingleFlushes> gvas_;
   bool all_ = false;

@@ -77,6 +77,9 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
     if (page->role.guest_levels == 2 && page->role.level == 2) {
       ++counters_.pde_writes_32bit;
     }
+    // The guest changed its own entry: what the change removes may stay in
+    // the host TLB until the guest invalidates, in the deferred-flush mode.
+    tables_.BeginGuestChange();
     for (int i = span->first; i < span->first + span->count; ++i) {
       if (page->role.level == 1 && BuiltUnder(page->role, base)) {
         UpdatePte(controls, *page, i, *entry);
@@ -84,6 +87,7 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
         tables_.ZapSpte(page->SpteHpa(i));
       }
     }
+    tables_.EndGuestChange();
   }
 }
 

@@ -16,14 +16,27 @@ using ::testing::HasSubstr;
 TEST(BugSwitchesTest, NamesAreTheZoosInOrder) {
   const std::vector<std::string_view> names(AllBugNames().begin(),
                                             AllBugNames().end());
-  EXPECT_THAT(names,
-              ElementsAre("nonpae-pde-single-zap", "quadrant-ignored",
-                          "update-ignores-parent-rights", "nxe-not-in-role",
-                          "wp-not-in-role", "direct-sp-shares-rights",
-                          "no-write-protect-on-shadow", "no-flush-on-protect",
-                          "misaligned-write-kept", "pae-pdpte-reread"));
+  EXPECT_THAT(
+      names,
+      ElementsAre("nonpae-pde-single-zap", "quadrant-ignored",
+                  "update-ignores-parent-rights", "nxe-not-in-role",
+                  "wp-not-in-role", "direct-sp-shares-rights",
+                  "no-write-protect-on-shadow", "no-flush-on-protect",
+                  "misaligned-write-kept", "pae-pdpte-reread", "invlpg-ignored",
+                  "invlpg-large-partial", "cr3-reload-no-flush",
+                  "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb"));
   EXPECT_EQ(BugName(Bug::kQuadrantIgnored), "quadrant-ignored");
   EXPECT_EQ(BugName(Bug::kPaePdpteReread), "pae-pdpte-reread");
+  EXPECT_EQ(BugName(Bug::kPcidNoflushKeepsHostTlb),
+            "pcid-noflush-keeps-host-tlb");
+}
+
+TEST(BugSwitchesTest, EagerBugsAreTheFirstTen) {
+  EXPECT_EQ(EagerBugNames().size(), 10u);
+  EXPECT_EQ(EagerBugNames().back(), "pae-pdpte-reread");
+  EXPECT_FALSE(DeferredFlushBug(Bug::kPaePdpteReread));
+  EXPECT_TRUE(DeferredFlushBug(Bug::kInvlpgIgnored));
+  EXPECT_TRUE(DeferredFlushBug(Bug::kPcidNoflushKeepsHostTlb));
 }
 
 TEST(BugSwitchesTest, EmptyListIsNoBug) {
