@@ -82,6 +82,7 @@ zoo: build
 bench: build
 	build/bin/mmu_bench
 	tools/c_example_throughput.sh $(BENCH_SECONDS)
+	tools/oracle_throughput.sh $(BENCH_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -30,7 +30,7 @@ enum class Path { kTlbHit, kHostWalk, kHostFault };
 uint64_t Gva(int page) { return kBase + page * kPageBytes; }
 
 void BM_AccessPath(benchmark::State& state, Path path) {
-  GuestMachine machine(impl::ShadowMmu::Strategy::kKeepShadows, 2 * kBatch);
+  GuestMachine machine(impl::ShadowMmu::Options{}, 2 * kBatch);
   GuestBuilder& builder = machine.builder();
   const uint64_t cr3 = builder.NewAddressSpace();
   for (int i = 0; i < kBatch; ++i) {

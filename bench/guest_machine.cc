@@ -24,9 +24,9 @@ constexpr uint64_t kRamHostFrame = uint64_t{1} << 24;
 
 }  // namespace
 
-GuestMachine::GuestMachine(impl::ShadowMmu::Strategy strategy,
-                           uint64_t ram_pages, uint64_t max_table_frames)
-    : mmu_(impl::ShadowMmu::Options{.strategy = strategy}),
+GuestMachine::GuestMachine(impl::ShadowMmu::Options options, uint64_t ram_pages,
+                           uint64_t max_table_frames)
+    : mmu_(options),
       cpu_({{.base_gfn = 0, .pages = ram_pages, .host_frame = kRamHostFrame}},
            mmu_, max_table_frames),
       builder_(cpu_, ram_pages) {}

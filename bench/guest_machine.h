@@ -18,7 +18,7 @@ namespace shadowdiff::bench {
 // injected guest faults would report the wrong path.
 class GuestMachine {
  public:
-  GuestMachine(impl::ShadowMmu::Strategy strategy, uint64_t ram_pages,
+  GuestMachine(impl::ShadowMmu::Options options, uint64_t ram_pages,
                uint64_t max_table_frames = host::HostCpu::kMaxTableFrames);
 
   GuestBuilder& builder() { return builder_; }

@@ -33,8 +33,7 @@ class ScaledGuest {
   // The frame budget leaves room for every shadow page: none may be dropped
   // for lack of frames while the MMU is measured.
   explicit ScaledGuest(int tables)
-      : machine_(impl::ShadowMmu::Strategy::kKeepShadows, 3 * tables + 64,
-                 2 * tables + 64) {
+      : machine_(impl::ShadowMmu::Options{}, 3 * tables + 64, 2 * tables + 64) {
     GuestBuilder& builder = machine_.builder();
     cr3_a_ = builder.NewAddressSpace();
     cr3_b_ = builder.NewAddressSpace();

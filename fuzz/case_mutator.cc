@@ -235,7 +235,7 @@ uint64_t CaseMutator::MutateScalar(uint64_t value, Rng& rng) {
   }
 }
 
-void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
+bool CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
   const PagingMode mode = c.setup().mode();
@@ -297,37 +297,42 @@ void CaseMutator::InsertRandomOp(Case& c, Rng& rng) {
       break;
   }
   InsertOpAt(c, pos, std::move(op));
+  return true;
 }
 
-void CaseMutator::DeleteOps(Case& c, Rng& rng) {
-  if (c.ops_size() == 0) return;
+bool CaseMutator::DeleteOps(Case& c, Rng& rng) {
+  if (c.ops_size() == 0) return false;
   const int begin = static_cast<int>(rng.Below(c.ops_size()));
   const int max_run = std::min(c.ops_size() - begin, 8);
   const int run = rng.OneIn(2) ? 1 : 1 + static_cast<int>(rng.Below(max_run));
   DeleteOpRange(c, begin, begin + run);
+  return true;
 }
 
-void CaseMutator::DuplicateOp(Case& c, Rng& rng) {
-  if (c.ops_size() == 0) return;
+bool CaseMutator::DuplicateOp(Case& c, Rng& rng) {
+  if (c.ops_size() == 0) return false;
   Op copy = c.ops(static_cast<int>(rng.Below(c.ops_size())));
   InsertOpAt(c, RandomPosition(c, rng), std::move(copy));
+  return true;
 }
 
-void CaseMutator::SwapOps(Case& c, Rng& rng) {
-  if (c.ops_size() < 2) return;
+bool CaseMutator::SwapOps(Case& c, Rng& rng) {
+  if (c.ops_size() < 2) return false;
   c.mutable_ops()->SwapElements(static_cast<int>(rng.Below(c.ops_size())),
                                 static_cast<int>(rng.Below(c.ops_size())));
+  return true;
 }
 
-void CaseMutator::MoveOp(Case& c, Rng& rng) {
-  if (c.ops_size() < 2) return;
+bool CaseMutator::MoveOp(Case& c, Rng& rng) {
+  if (c.ops_size() < 2) return false;
   const int from = static_cast<int>(rng.Below(c.ops_size()));
   Op op = c.ops(from);
   DeleteOpRange(c, from, from + 1);
   InsertOpAt(c, RandomPosition(c, rng), std::move(op));
+  return true;
 }
 
-void CaseMutator::ChangeField(Case& c, Rng& rng) {
+bool CaseMutator::ChangeField(Case& c, Rng& rng) {
   Message* target = c.mutable_setup();
   if (c.ops_size() > 0 && !rng.OneIn(8)) {
     target = c.mutable_ops(static_cast<int>(rng.Below(c.ops_size())));
@@ -337,7 +342,7 @@ void CaseMutator::ChangeField(Case& c, Rng& rng) {
   }
   std::vector<std::pair<Message*, const FieldDescriptor*>> scalars;
   CollectScalars(*target, scalars);
-  if (scalars.empty()) return;
+  if (scalars.empty()) return false;
   auto [m, f] = scalars[rng.Below(scalars.size())];
   const google::protobuf::Reflection* r = m->GetReflection();
   switch (f->cpp_type()) {
@@ -356,14 +361,15 @@ void CaseMutator::ChangeField(Case& c, Rng& rng) {
       r->SetUInt64(m, f, MutateScalar(r->GetUInt64(*m, f), rng));
       break;
     default:
-      break;
+      return false;
   }
+  return true;
 }
 
-void CaseMutator::AimTableWrite(Case& c, Rng& rng) {
+bool CaseMutator::AimTableWrite(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
-  if (scan.entries.empty()) return InsertRandomOp(c, rng);
+  if (scan.entries.empty()) return false;
   const PagingMode mode = c.setup().mode();
   const uint64_t entry_bytes = EntryBytes(mode);
   const CaseScan::Entry& e = rng.Pick(scan.entries);
@@ -405,12 +411,13 @@ void CaseMutator::AimTableWrite(Case& c, Rng& rng) {
   InsertOpAt(c, pos, std::move(op));
   // Most writes only show when something uses the entry afterwards.
   if (!rng.OneIn(3)) InsertOpAt(c, pos + 1, AccessOf(e.gva, rng));
+  return true;
 }
 
-void CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
+bool CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
-  if (scan.writable_pages.empty()) return AimTableWrite(c, rng);
+  if (scan.writable_pages.empty()) return false;
   const CaseScan::WritablePage& data = rng.Pick(scan.writable_pages);
   const PagingMode mode = c.setup().mode();
   const uint64_t region =
@@ -421,7 +428,7 @@ void CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
   for (const CaseScan::Entry& e : scan.entries) {
     if (e.level == 2 && (e.gva ^ data.gva) >= region) directories.push_back(&e);
   }
-  if (directories.empty()) return AimTableWrite(c, rng);
+  if (directories.empty()) return false;
   const CaseScan::Entry& directory = *rng.Pick(directories);
   const uint64_t entry_bytes = EntryBytes(mode);
   const uint64_t index = rng.Below(4096 / entry_bytes);
@@ -452,9 +459,10 @@ void CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
   InsertOpAt(c, at++, walk_through_table);
   InsertOpAt(c, at++, store_entry(pte ^ kChanges[rng.Below(kChanges.size())]));
   InsertOpAt(c, at, AccessOf(through_table, rng));
+  return true;
 }
 
-void CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
+bool CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
   Op op;
@@ -469,9 +477,10 @@ void CaseMutator::InsertFlushOrSwitch(Case& c, Rng& rng) {
     op.mutable_load_cr3()->set_low_bits(cr3 & 0xFFF);
   }
   InsertOpAt(c, pos, std::move(op));
+  return true;
 }
 
-void CaseMutator::ToggleControl(Case& c, Rng& rng) {
+bool CaseMutator::ToggleControl(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
   Op toggle;
@@ -492,7 +501,7 @@ void CaseMutator::ToggleControl(Case& c, Rng& rng) {
   }
   if (scan.gvas.empty() || rng.OneIn(2)) {
     InsertOpAt(c, pos, std::move(toggle));
-    return;
+    return true;
   }
   // There and back: shadows the bit decides are built under the other value,
   // then used under this one again. An MMU that keeps them across the change
@@ -526,26 +535,166 @@ void CaseMutator::ToggleControl(Case& c, Rng& rng) {
   InsertOpAt(c, at++, access);
   InsertOpAt(c, at++, std::move(toggle_back));
   InsertOpAt(c, at, access);
+  return true;
 }
 
-void CaseMutator::ChangeMode(Case& c, Rng& rng) {
+bool CaseMutator::ChangeMode(Case& c, Rng& rng) {
   const int mode = (c.setup().mode() + 1 + static_cast<int>(rng.Below(2))) % 3;
   c.mutable_setup()->set_mode(static_cast<PagingMode>(mode));
+  return true;
 }
 
+namespace {
+
+Op Cr3Load(uint64_t cr3, bool no_flush) {
+  Op op;
+  op.mutable_load_cr3()->set_gfn(cr3 >> 12);
+  op.mutable_load_cr3()->set_low_bits(cr3 & 0xFFF);
+  op.mutable_load_cr3()->set_no_flush(no_flush);
+  return op;
+}
+
+Op ControlTo(ControlBit bit, bool value) {
+  Op op;
+  op.mutable_set_control()->set_bit(bit);
+  op.mutable_set_control()->set_value(value);
+  return op;
+}
+
+// One of the operations that invalidate (SDM 4.10.4.1), aimed at gva or
+// not: INVLPG, MOV to CR3 (with the no-flush bit where PCIDs are on), INVPCID
+// of each type, or a CR4.PGE change.
+Op Invalidation(uint64_t gva, const model::PagingState& state, Rng& rng) {
+  Op op;
+  const uint32_t pcid = state.cr4_pcide ? state.cr3 & 0xFFF : 0;
+  switch (rng.Below(4)) {
+    case 0:
+      op.mutable_invlpg()->set_gva(rng.OneIn(4) ? gva ^ 0x1000 : gva);
+      return op;
+    case 1:
+      return Cr3Load(state.cr3, state.cr4_pcide && rng.OneIn(2));
+    case 2: {
+      Invpcid& i = *op.mutable_invpcid();
+      i.set_type(static_cast<uint32_t>(rng.Below(4)));
+      i.set_pcid(rng.OneIn(4) ? (pcid + 1) % 4096 : pcid);
+      i.set_gva(gva);
+      return op;
+    }
+    default:
+      return ControlTo(CR4_PGE, !state.cr4_pge);
+  }
+}
+
+}  // namespace
+
+// An entry in use changes and is used with no invalidation in between (a TLB
+// may still hold the old translation), then after one (it may not).
+bool CaseMutator::StaleAccess(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  if (scan.entries.empty()) return false;
+  const PagingMode mode = c.setup().mode();
+  const CaseScan::Entry& e = rng.Pick(scan.entries);
+  int at = pos;
+  InsertOpAt(c, at++, AccessOf(e.gva, rng));
+  InsertOpAt(c, at++,
+             RawEntryWrite(e.gpa, EntryBytes(mode),
+                           MutatedEntry(e, c, scan, mode, rng)));
+  InsertOpAt(c, at++, AccessOf(e.gva, rng));
+  InsertOpAt(c, at++, Invalidation(e.gva, scan.state, rng));
+  InsertOpAt(c, at, AccessOf(e.gva, rng));
+  return true;
+}
+
+// An invalidation of one kind, covering a gva in use or not, and the gva
+// used again.
+bool CaseMutator::InvalidateSelectively(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  if (scan.gvas.empty()) return false;
+  const uint64_t gva = rng.Pick(scan.gvas);
+  InsertOpAt(c, pos, Invalidation(gva, scan.state, rng));
+  InsertOpAt(c, pos + 1, AccessOf(gva, rng));
+  return true;
+}
+
+// 4-level only: turns PCIDs on (CR3[11:0] cleared first, SDM 4.10.1), or
+// moves to another PCID with or without the no-flush bit, then accesses.
+bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
+  if (c.setup().mode() != PAGING_4LEVEL) return false;
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  int at = pos;
+  const uint64_t table = scan.state.cr3 & ~uint64_t{0xFFF};
+  if (!scan.state.cr4_pcide) {
+    InsertOpAt(c, at++, Cr3Load(table, false));
+    InsertOpAt(c, at++, ControlTo(CR4_PCIDE, true));
+  } else {
+    const uint64_t root =
+        scan.cr3s.empty() ? table : rng.Pick(scan.cr3s) & ~uint64_t{0xFFF};
+    InsertOpAt(c, at++, Cr3Load(root | rng.Below(4), rng.OneIn(2)));
+  }
+  if (!scan.gvas.empty()) InsertOpAt(c, at, AccessOf(rng.Pick(scan.gvas), rng));
+  return true;
+}
+
+// A leaf in use becomes global (G=1, with CR4.PGE turned on if it is off):
+// its translation then survives MOV to CR3 (SDM 4.10.2.4).
+bool CaseMutator::MakeGlobal(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  constexpr uint64_t kPageSize = 1 << 7;
+  constexpr uint64_t kGlobal = 1 << 8;
+  std::vector<const CaseScan::Entry*> leaves;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == 1 || (e.value & kPageSize) != 0) leaves.push_back(&e);
+  }
+  if (leaves.empty()) return false;
+  const CaseScan::Entry& leaf = *rng.Pick(leaves);
+  int at = pos;
+  if (!scan.state.cr4_pge) InsertOpAt(c, at++, ControlTo(CR4_PGE, true));
+  InsertOpAt(c, at++,
+             RawEntryWrite(leaf.gpa, EntryBytes(c.setup().mode()),
+                           leaf.value | kGlobal));
+  InsertOpAt(c, at, AccessOf(leaf.gva, rng));
+  return true;
+}
+
+// Weights in hundredths, most to the moves aimed at live entries.
+constexpr CaseMutator::Move kMoves[] = {
+    {"AimTableWrite", 30, &CaseMutator::AimTableWrite},
+    {"RecycleDataPageAsTable", 5, &CaseMutator::RecycleDataPageAsTable},
+    {"StaleAccess", 6, &CaseMutator::StaleAccess},
+    {"InvalidateSelectively", 5, &CaseMutator::InvalidateSelectively},
+    {"SwitchPcid", 2, &CaseMutator::SwitchPcid},
+    {"MakeGlobal", 2, &CaseMutator::MakeGlobal},
+    {"InsertRandomOp", 6, &CaseMutator::InsertRandomOp},
+    {"DeleteOps", 7, &CaseMutator::DeleteOps},
+    {"DuplicateOp", 4, &CaseMutator::DuplicateOp},
+    {"SwapOps", 3, &CaseMutator::SwapOps},
+    {"MoveOp", 3, &CaseMutator::MoveOp},
+    {"ChangeField", 14, &CaseMutator::ChangeField},
+    {"InsertFlushOrSwitch", 8, &CaseMutator::InsertFlushOrSwitch},
+    {"ToggleControl", 4, &CaseMutator::ToggleControl},
+    {"ChangeMode", 1, &CaseMutator::ChangeMode},
+};
+
+std::span<const CaseMutator::Move> CaseMutator::Moves() { return kMoves; }
+
+// A move drawn by weight; one that declines (nothing in the case for it) is
+// recorded nowhere and another is drawn, a few times at most.
 void CaseMutator::MutateOnce(Case& c, Rng& rng) {
-  const uint64_t roll = rng.Below(100);
-  if (roll < 35) return AimTableWrite(c, rng);
-  if (roll < 40) return RecycleDataPageAsTable(c, rng);
-  if (roll < 47) return InsertRandomOp(c, rng);
-  if (roll < 55) return DeleteOps(c, rng);
-  if (roll < 60) return DuplicateOp(c, rng);
-  if (roll < 64) return SwapOps(c, rng);
-  if (roll < 68) return MoveOp(c, rng);
-  if (roll < 86) return ChangeField(c, rng);
-  if (roll < 95) return InsertFlushOrSwitch(c, rng);
-  if (roll < 99) return ToggleControl(c, rng);
-  ChangeMode(c, rng);
+  int total = 0;
+  for (const Move& move : kMoves) total += move.weight;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int roll = static_cast<int>(rng.Below(total));
+    const Move* move = kMoves;
+    while (roll >= move->weight) roll -= (move++)->weight;
+    if ((this->*move->apply)(c, rng)) {
+      last_moves_.push_back(move->name);
+      return;
+    }
+  }
 }
 
 void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
@@ -574,6 +723,7 @@ void CaseMutator::Shrink(Case& c, Rng& rng, size_t max_size) {
 
 void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
   Rng rng(seed);
+  last_moves_.clear();
   const size_t size = c.ByteSizeLong();
   if (size > max_size) {
     Shrink(c, rng, max_size);
@@ -599,6 +749,7 @@ void CaseMutator::Mutate(Case& c, uint32_t seed, size_t max_size) {
 void CaseMutator::CrossOver(const Case& a, const Case& b, uint32_t seed,
                             size_t max_size, Case& out) {
   Rng rng(seed);
+  last_moves_.assign(1, "CrossOver");
   out = a;
   if (rng.OneIn(8)) *out.mutable_setup() = b.setup();
   if (b.ops_size() > 0) {

@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "fuzz/case_scan.h"
 #include "fuzz/rng.h"
@@ -31,6 +33,16 @@ class CaseMutator {
   explicit CaseMutator(ByteMutator byte_mutator)
       : byte_mutator_(std::move(byte_mutator)) {}
 
+  // One named move (libFuzzer's FuzzerMutate.cpp style). It declines
+  // (returns false, the case untouched) when the case gives it nothing to
+  // work on, and another is drawn.
+  struct Move {
+    const char* name;
+    int weight;
+    bool (CaseMutator::*apply)(Case& c, Rng& rng);
+  };
+  static std::span<const Move> Moves();
+
   // c must be normalized.
   void Mutate(Case& c, uint32_t seed, size_t max_size);
 
@@ -38,33 +50,44 @@ class CaseMutator {
   void CrossOver(const Case& a, const Case& b, uint32_t seed, size_t max_size,
                  Case& out);
 
+  // The moves the last Mutate or CrossOver made, in order.
+  const std::vector<const char*>& last_moves() const { return last_moves_; }
+
+  // Generic moves.
+  bool InsertRandomOp(Case& c, Rng& rng);
+  bool DeleteOps(Case& c, Rng& rng);
+  bool DuplicateOp(Case& c, Rng& rng);
+  bool SwapOps(Case& c, Rng& rng);
+  bool MoveOp(Case& c, Rng& rng);
+  bool ChangeField(Case& c, Rng& rng);
+
+  // Page-table-aware moves; each inserts a few ops at a random position,
+  // aimed with the scan of the case up to there.
+  bool AimTableWrite(Case& c, Rng& rng);
+  // The guest reuses a page it has written as data as a page table, then
+  // edits an entry through its old data mapping.
+  bool RecycleDataPageAsTable(Case& c, Rng& rng);
+  bool InsertFlushOrSwitch(Case& c, Rng& rng);
+  // Flips CR0.WP, EFER.NXE or CR4.PSE; half the time there and back around
+  // an access through an entry the bit decides.
+  bool ToggleControl(Case& c, Rng& rng);
+  bool ChangeMode(Case& c, Rng& rng);
+
+  // Moves for what a TLB may keep (SDM 4.10): a change used before and
+  // after an invalidation, invalidations of each kind, PCIDs, global pages.
+  bool StaleAccess(Case& c, Rng& rng);
+  bool InvalidateSelectively(Case& c, Rng& rng);
+  bool SwitchPcid(Case& c, Rng& rng);
+  bool MakeGlobal(Case& c, Rng& rng);
+
  private:
   void MutateOnce(Case& c, Rng& rng);
   void Shrink(Case& c, Rng& rng, size_t max_size);
 
-  // Generic moves.
-  void InsertRandomOp(Case& c, Rng& rng);
-  void DeleteOps(Case& c, Rng& rng);
-  void DuplicateOp(Case& c, Rng& rng);
-  void SwapOps(Case& c, Rng& rng);
-  void MoveOp(Case& c, Rng& rng);
-  void ChangeField(Case& c, Rng& rng);
-
-  // Page-table-aware moves; each inserts a few ops at a random position,
-  // aimed with the scan of the case up to there.
-  void AimTableWrite(Case& c, Rng& rng);
-  // The guest reuses a page it has written as data as a page table, then
-  // edits an entry through its old data mapping.
-  void RecycleDataPageAsTable(Case& c, Rng& rng);
-  void InsertFlushOrSwitch(Case& c, Rng& rng);
-  // Flips CR0.WP, EFER.NXE or CR4.PSE; half the time there and back around
-  // an access through an entry the bit decides.
-  void ToggleControl(Case& c, Rng& rng);
-  void ChangeMode(Case& c, Rng& rng);
-
   uint64_t MutateScalar(uint64_t value, Rng& rng);
 
   ByteMutator byte_mutator_;
+  std::vector<const char*> last_moves_;
 };
 
 }  // namespace shadowdiff

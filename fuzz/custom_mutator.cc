@@ -7,6 +7,7 @@
 
 #include "fuzz/case_mutator.h"
 #include "fuzz/fuzz_input.h"
+#include "fuzz/mutation_record.h"
 #include "google/protobuf/arena.h"
 #include "proto/normalize.h"
 
@@ -44,7 +45,9 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
   google::protobuf::Arena arena(shadowdiff::ArenaStartingIn(block));
   shadowdiff::Case* c = ParseOrEmpty(arena, data, size);
   Mutator().Mutate(*c, seed, max_size);
-  return Emit(*c, data, max_size);
+  const size_t out = Emit(*c, data, max_size);
+  shadowdiff::RecordMutation({data, out}, Mutator().last_moves());
+  return out;
 }
 
 extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
@@ -58,5 +61,7 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
   Mutator().CrossOver(*ParseOrEmpty(arena, data1, size1),
                       *ParseOrEmpty(arena, data2, size2), seed, max_out_size,
                       *out_case);
-  return Emit(*out_case, out, max_out_size);
+  const size_t size = Emit(*out_case, out, max_out_size);
+  shadowdiff::RecordMutation({out, size}, Mutator().last_moves());
+  return size;
 }

@@ -27,6 +27,7 @@
 #include "fuzz/fuzzer_options.h"
 #include "fuzz/judge.h"
 #include "fuzz/known_signatures.h"
+#include "fuzz/mutation_record.h"
 #include "fuzz/report.h"
 #include "fuzz/run_settings.h"
 #include "google/protobuf/arena.h"
@@ -229,6 +230,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string report =
       shadowdiff::FormatReport(*c, *verdict.divergence, config.settings);
   std::fputs(report.c_str(), stderr);
+  if (std::optional<std::string> moves =
+          shadowdiff::MovesThatMade({data, size})) {
+    std::fprintf(stderr, "  made by the mutator's moves: %s\n", moves->c_str());
+  }
   // What was tolerated before this finding, since the abort skips atexit.
   PrintTally();
   std::fflush(stderr);

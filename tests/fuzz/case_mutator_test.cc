@@ -1,5 +1,6 @@
 #include "fuzz/case_mutator.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,10 @@ TEST(CaseMutator, MakesAnEntryTheControlBitDecides) {
   for (uint32_t s = 0; s < 3000; ++s) {
     Case c = seed;
     mutator.Mutate(c, s, 1 << 16);
+    // The toggle's own write, not another move's.
+    if (mutator.last_moves() != std::vector<const char*>{"ToggleControl"}) {
+      continue;
+    }
     const int at = ThereAndBack(c, CR0_WP, false);
     if (at < 1 || !c.ops(at - 1).has_write_entry()) continue;
     const WriteEntry& w = c.ops(at - 1).write_entry();
@@ -155,6 +160,89 @@ TEST(CaseMutator, MakesAnEntryTheControlBitDecides) {
     EXPECT_EQ(w.raw() & 2, 0u) << "R/W must be clear";
   }
   EXPECT_GT(made, 0);
+}
+
+// The moves are a table of names; each one Mutate makes is recorded.
+TEST(CaseMutator, RecordsTheMovesItMakes) {
+  CaseMutator mutator(FlipBytes);
+  std::set<std::string> names;
+  for (const CaseMutator::Move& move : CaseMutator::Moves()) {
+    EXPECT_GT(move.weight, 0) << move.name;
+    EXPECT_TRUE(names.insert(move.name).second) << move.name;
+  }
+  std::set<std::string> made;
+  for (uint32_t s = 0; s < 500; ++s) {
+    Case c = WpCase(false);
+    mutator.Mutate(c, s, 1 << 16);
+    ASSERT_FALSE(mutator.last_moves().empty());
+    for (const char* move : mutator.last_moves()) {
+      EXPECT_TRUE(names.contains(move)) << move;
+      made.insert(move);
+    }
+  }
+  EXPECT_TRUE(made.contains("StaleAccess"));
+  EXPECT_TRUE(made.contains("InvalidateSelectively"));
+  EXPECT_TRUE(made.contains("MakeGlobal"));
+}
+
+// A move that has nothing to work on declines and leaves the case as it was.
+TEST(CaseMutator, MovesDeclineWhereTheyDoNotApply) {
+  CaseMutator mutator(FlipBytes);
+  Rng rng(7);
+  Case bare = WpCase(false);
+  bare.mutable_setup()->clear_entries();
+  bare.clear_ops();
+  const std::string before = Bytes(bare);
+  EXPECT_FALSE(mutator.StaleAccess(bare, rng));
+  EXPECT_FALSE(mutator.InvalidateSelectively(bare, rng));
+  EXPECT_FALSE(mutator.MakeGlobal(bare, rng));
+  EXPECT_FALSE(mutator.DeleteOps(bare, rng));
+  Case not_4level = WpCase(false);
+  EXPECT_FALSE(mutator.SwitchPcid(not_4level, rng));
+  EXPECT_EQ(Bytes(bare), before);
+  EXPECT_EQ(Bytes(not_4level), Bytes(WpCase(false)));
+}
+
+// A change used with no invalidation, then after one: access, write, access,
+// an invalidating op, access, all of the same page.
+TEST(CaseMutator, StaleAccessUsesAChangeBeforeAndAfterAnInvalidation) {
+  CaseMutator mutator(FlipBytes);
+  for (uint32_t s = 0; s < 50; ++s) {
+    Rng rng(s);
+    Case c = WpCase(false);
+    const int before = c.ops_size();
+    ASSERT_TRUE(mutator.StaleAccess(c, rng));
+    ASSERT_EQ(c.ops_size(), before + 5);
+    int w = 0;
+    while (!c.ops(w).has_write_entry()) ++w;  // the only write: the move's
+    ASSERT_GE(w, 1);
+    ASSERT_LT(w + 3, c.ops_size());
+    const Op& inv = c.ops(w + 2);
+    EXPECT_TRUE(inv.has_invlpg() || inv.has_load_cr3() || inv.has_invpcid() ||
+                (inv.has_set_control() && inv.set_control().bit() == CR4_PGE))
+        << inv.DebugString();
+    for (int i : {w - 1, w + 1, w + 3}) {
+      const Op& a = c.ops(i);
+      EXPECT_TRUE(a.has_load() || a.has_store() || a.has_fetch());
+    }
+  }
+}
+
+// 4-level: PCIDs go on with CR3[11:0] cleared first (else #GP, SDM 4.10.1).
+TEST(CaseMutator, SwitchPcidClearsCr3LowBitsBeforeSettingPcide) {
+  CaseMutator mutator(FlipBytes);
+  Case c;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"(setup { mode: PAGING_4LEVEL
+                 slots { base_gfn: 0x100 pages: 0x10 host_frame: 0x1000000 }
+                 cr3 { gfn: 0x101 low_bits: 0x18 } })",
+      &c));
+  Rng rng(1);
+  ASSERT_TRUE(mutator.SwitchPcid(c, rng));
+  ASSERT_GE(c.ops_size(), 2);
+  EXPECT_EQ(c.ops(0).load_cr3().low_bits(), 0u);
+  EXPECT_EQ(c.ops(1).set_control().bit(), CR4_PCIDE);
+  EXPECT_TRUE(c.ops(1).set_control().value());
 }
 
 // Under -minimize_crash libFuzzer asks for inputs smaller than the crash:
