@@ -33,4 +33,14 @@ std::optional<DivergenceKind> KindFromName(std::string_view name) {
   return std::nullopt;
 }
 
+Divergence MakeDivergence(DivergenceKind kind, int op_index, uint64_t gva,
+                          std::string summary) {
+  Divergence d;
+  d.kind = kind;
+  d.op_index = op_index;
+  d.gva = gva;
+  d.summary = std::move(summary);
+  return d;
+}
+
 }  // namespace shadowdiff

@@ -43,6 +43,11 @@ struct Divergence {
   std::string detail;  // further lines (memory bytes, audit specifics)
 };
 
+// A divergence of `kind` at op `op_index` and gva, with its one-line summary;
+// the rest is the caller's to fill in.
+Divergence MakeDivergence(DivergenceKind kind, int op_index, uint64_t gva,
+                          std::string summary);
+
 }  // namespace shadowdiff
 
 #endif  // SHADOWDIFF_FUZZ_DIVERGENCE_H_

@@ -262,16 +262,6 @@ std::optional<Divergence> Runner::CheckMmuError(int index, const Step& step) {
   return d;
 }
 
-Divergence Runner::MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
-                                  std::string summary) {
-  Divergence d;
-  d.kind = kind;
-  d.op_index = index;
-  d.gva = gva;
-  d.summary = std::move(summary);
-  return d;
-}
-
 std::optional<host::HostWalkTrace> Runner::MmuView(uint64_t gva) {
   // An MMU that reported an error is not called again.
   if (!cpu_.mmu_error().empty()) return std::nullopt;

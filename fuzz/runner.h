@@ -79,8 +79,6 @@ class Runner {
   std::optional<Divergence> CheckMmuError(int index, const Step& step);
   Oracle& OracleFor(OracleKind kind);
 
-  Divergence MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
-                            std::string summary);
   std::optional<host::HostWalkTrace> MmuView(uint64_t gva);
 
   // The run under way.

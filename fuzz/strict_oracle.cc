@@ -120,17 +120,6 @@ std::optional<Divergence> StrictOracle::Audit(int index) {
   return std::nullopt;
 }
 
-Divergence StrictOracle::MakeDivergence(DivergenceKind kind, int index,
-                                        uint64_t gva,
-                                        std::string summary) const {
-  Divergence d;
-  d.kind = kind;
-  d.op_index = index;
-  d.gva = gva;
-  d.summary = std::move(summary);
-  return d;
-}
-
 std::optional<host::HostWalkTrace> StrictOracle::MmuView(uint64_t gva) const {
   // An MMU that reported an error is not called again.
   if (!context_.cpu.mmu_error().empty()) return std::nullopt;

@@ -43,8 +43,6 @@ class StrictOracle : public Oracle {
     return false;
   }
 
-  Divergence MakeDivergence(DivergenceKind kind, int index, uint64_t gva,
-                            std::string summary) const;
   std::optional<host::HostWalkTrace> MmuView(uint64_t gva) const;
 
   RunContext context_;

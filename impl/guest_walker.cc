@@ -104,6 +104,27 @@ void GuestWalker::SetAccessedDirty(const std::array<uint64_t, 5>& entry_gpa,
   }
 }
 
+std::optional<host::GuestPagingState> StateAfterControlChange(
+    const host::HostServices& host, const host::GuestPagingState& state,
+    const host::GuestControls& controls) {
+  const host::GuestControls& before = state.controls;
+  if (controls.cr4_pcide && !before.cr4_pcide &&
+      (controls.mode != host::GuestMode::k4Level || (state.cr3 & 0xFFF) != 0)) {
+    return std::nullopt;
+  }
+  host::GuestPagingState next = state;
+  next.controls = controls;
+  if (controls.mode == host::GuestMode::kPae &&
+      (controls.cr4_pse != before.cr4_pse ||
+       controls.cr4_pge != before.cr4_pge)) {
+    const std::optional<std::array<uint64_t, 4>> pdptes =
+        LoadPdptes(host, state.cr3);
+    if (!pdptes.has_value()) return std::nullopt;
+    next.pdptes = *pdptes;
+  }
+  return next;
+}
+
 std::optional<std::array<uint64_t, 4>> LoadPdptes(
     const host::HostServices& host, uint64_t cr3) {
   std::array<uint64_t, 4> pdptes;

@@ -56,6 +56,14 @@ class GuestWalker {
 std::optional<std::array<uint64_t, 4>> LoadPdptes(
     const host::HostServices& host, uint64_t cr3);
 
+// The guest paging state once MOV to CR0/CR4 or WRMSR to EFER has set
+// `controls`, or nullopt for #GP: setting CR4.PCIDE outside IA-32e mode or
+// while CR3[11:0] is not 0 (SDM 4.10.1); in PAE mode, a change of CR4.PSE or
+// CR4.PGE reloads the PDPTE registers (SDM 4.4.1), which may fail.
+std::optional<host::GuestPagingState> StateAfterControlChange(
+    const host::HostServices& host, const host::GuestPagingState& state,
+    const host::GuestControls& controls);
+
 // The W/R, U/S and I/D bits of the error code of a fault on this access.
 uint32_t AccessErrorBits(const host::GuestControls& controls,
                          host::AccessKind kind, bool user);

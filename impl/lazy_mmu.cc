@@ -6,6 +6,7 @@
 #include "host/spte.h"
 #include "impl/fault_handler.h"
 #include "impl/role.h"
+#include "impl/shadow_tables.h"
 
 namespace shadowdiff::impl {
 namespace {
@@ -16,16 +17,6 @@ constexpr uint64_t kPage = 4096;
 // Interior host entries grant everything: the leaf decides.
 constexpr uint64_t kLink = host::spte::kPresent | host::spte::kWritable |
                            host::spte::kUser | host::spte::kAccessed;
-
-uint64_t LeafSpte(uint64_t hfn, Access access) {
-  uint64_t spte = (hfn << 12) | host::spte::kPresent | host::spte::kAccessed;
-  if ((access & kAccessWrite) != 0) {
-    spte |= host::spte::kWritable | host::spte::kDirty;
-  }
-  if ((access & kAccessUser) != 0) spte |= host::spte::kUser;
-  if ((access & kAccessExec) == 0) spte |= host::spte::kNx;
-  return spte;
-}
 
 // The bytes a guest leaf at `leaf_level` maps: 4 KB, 2 or 4 MB, 1 GB.
 uint64_t GuestPageSize(host::GuestMode mode, int leaf_level) {
@@ -199,24 +190,10 @@ bool LazyMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
 bool LazyMmu::SetControls(host::VcpuId vcpu,
                           const host::GuestControls& controls) {
   if (controls == state_.controls) return true;
-  if (controls.cr4_pcide && !state_.controls.cr4_pcide &&
-      (controls.mode != host::GuestMode::k4Level ||
-       (state_.cr3 & 0xFFF) != 0)) {
-    return false;
-  }
-  host::GuestPagingState next = state_;
-  next.controls = controls;
-  // SDM 4.4.1: with PAE paging a change of CR4.PSE or CR4.PGE reloads the
-  // PDPTE registers.
-  if (controls.mode == host::GuestMode::kPae &&
-      (controls.cr4_pse != state_.controls.cr4_pse ||
-       controls.cr4_pge != state_.controls.cr4_pge)) {
-    const std::optional<std::array<uint64_t, 4>> pdptes =
-        LoadPdptes(*host_, state_.cr3);
-    if (!pdptes.has_value()) return false;
-    next.pdptes = *pdptes;
-  }
-  state_ = next;
+  const std::optional<host::GuestPagingState> next =
+      StateAfterControlChange(*host_, state_, controls);
+  if (!next.has_value()) return false;
+  state_ = *next;
   // Only CR4.PGE and CR4.PCIDE 1 -> 0 require it (SDM 4.10.4.1), but every
   // host leaf's rights were worked out under the old controls (CR0.WP=0
   // makes supervisor-writable leaves of read-only pages): they all go.

@@ -153,24 +153,9 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
 bool ShadowMmu::SetControls(host::VcpuId vcpu,
                             const host::GuestControls& controls) {
   if (controls == state_.controls) return true;
-  // SDM 4.10.1: CR4.PCIDE can be set only in IA-32e mode with CR3[11:0] = 0.
-  if (controls.cr4_pcide && !state_.controls.cr4_pcide &&
-      (controls.mode != host::GuestMode::k4Level ||
-       (state_.cr3 & 0xFFF) != 0)) {
-    return false;
-  }
-  host::GuestPagingState next = state_;
-  next.controls = controls;
-  // SDM 4.4.1: in PAE mode, changing CR4.PSE or CR4.PGE reloads the PDPTE
-  // registers.
-  if (controls.mode == host::GuestMode::kPae &&
-      (controls.cr4_pse != state_.controls.cr4_pse ||
-       controls.cr4_pge != state_.controls.cr4_pge)) {
-    const std::optional<std::array<uint64_t, 4>> pdptes =
-        LoadPdptes(parts_->tables.host(), state_.cr3);
-    if (!pdptes.has_value()) return false;
-    next.pdptes = *pdptes;
-  }
+  const std::optional<host::GuestPagingState> next =
+      StateAfterControlChange(parts_->tables.host(), state_, controls);
+  if (!next.has_value()) return false;
   if (BaseRole(controls, options_.bugs) !=
       BaseRole(state_.controls, options_.bugs)) {
     parts_->roots.Forget();
@@ -187,7 +172,7 @@ bool ShadowMmu::SetControls(host::VcpuId vcpu,
   if ((pge_changes && !Has(Bug::kPgeToggleNoFlush)) || pcide_cleared) {
     parts_->tables.PayAllOwed();
   }
-  state_ = next;
+  state_ = *next;
   Reload();
   parts_->tables.CommitFlushes();
   return true;

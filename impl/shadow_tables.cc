@@ -29,6 +29,8 @@ uint64_t LinkSpte(const ShadowPage& child) {
          host::spte::kUser | host::spte::kAccessed;
 }
 
+}  // namespace
+
 uint64_t LeafSpte(uint64_t hfn, Access access) {
   uint64_t spte = (hfn << 12) | host::spte::kPresent | host::spte::kAccessed;
   if ((access & kAccessWrite) != 0) {
@@ -38,6 +40,8 @@ uint64_t LeafSpte(uint64_t hfn, Access access) {
   if ((access & kAccessExec) == 0) spte |= host::spte::kNx;
   return spte;
 }
+
+namespace {
 
 // Whether replacing leaf `before` by `after` can leave a TLB entry that
 // allows more than `after` does.

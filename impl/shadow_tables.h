@@ -19,6 +19,10 @@
 
 namespace shadowdiff::impl {
 
+// The leaf spte that maps host frame hfn with `access`: impl's one encoding
+// of guest rights in a host entry.
+uint64_t LeafSpte(uint64_t hfn, Access access);
+
 // The shadow page tables in host memory and the invariants that bind them to
 // the guest's tables (KVM's mmu.c):
 //  - every shadow page is in the cache under (gfn, role), and its parents are
