@@ -133,7 +133,14 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
   // (d835dfecd00f, 2007, "Don't bother the mmu if cr3 load doesn't change
   // cr3"), which 21823fbda552 (2021) made invalidate the PCID again.
   const bool same_value = cr3 == state_.cr3;
-  if (!no_flush && !(same_value && Has(Bug::kCr3ReloadNoFlush))) {
+  // Another PCID on the same root: the host TLB, with one tag for both,
+  // holds what the guest's changes owe the old PCID, which the new one never
+  // cached.
+  const bool pcid_changes =
+      state_.controls.cr4_pcide && (cr3 & 0xFFF) != (state_.cr3 & 0xFFF);
+  const bool keep_host_tlb = no_flush && Has(Bug::kPcidNoflushKeepsHostTlb);
+  if ((!no_flush && !(same_value && Has(Bug::kCr3ReloadNoFlush))) ||
+      (pcid_changes && !keep_host_tlb)) {
     parts_->tables.PayAllOwed();
   }
   state_.cr3 = cr3;
@@ -143,9 +150,8 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
   // the host TLB too. KVM honours it since 956bf3531fba (2018) but tags the
   // host TLB with the guest's PCID (root_hpa | PCID in the loaded CR3), and
   // flushes the whole guest TLB where it cannot tell (e45e9e3998f0, 2021).
-  Reload(no_flush && Has(Bug::kPcidNoflushKeepsHostTlb)
-             ? Roots::OnSwitch::kKeepHostTlb
-             : Roots::OnSwitch::kFlushHostTlb);
+  Reload(keep_host_tlb ? Roots::OnSwitch::kKeepHostTlb
+                       : Roots::OnSwitch::kFlushHostTlb);
   parts_->tables.CommitFlushes();
   return true;
 }
