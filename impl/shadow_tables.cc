@@ -84,6 +84,11 @@ absl::StatusOr<ShadowPage*> ShadowTables::GetPage(uint64_t gfn,
 
 void ShadowTables::WriteProtect(uint64_t gfn) {
   if (bugs_.Has(Bug::kNoWriteProtectOnShadow)) return;
+  // A flush still owed to the guest may be of a writable translation of
+  // this very frame, zapped from the sptes (so not in the rmap) but still in
+  // the host TLB: the guest would write its new table through it unseen.
+  // Which gfns the owed flushes map is not kept, so all of them are paid.
+  if (!bugs_.Has(Bug::kNoFlushOnProtect)) PayAllOwed();
   for (uint64_t spte_hpa : rmap_.Sptes(gfn)) {
     const uint64_t spte = host_.ReadSpte(spte_hpa);
     if ((spte & host::spte::kWritable) == 0) continue;
