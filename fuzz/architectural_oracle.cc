@@ -232,8 +232,13 @@ std::optional<Divergence> ArchitecturalOracle::CheckAccess(int index,
     }
   }
   if (!chosen) {
-    // Without the whole set, an outcome outside what was seen is not judged.
-    if (!possible.complete) return std::nullopt;
+    // Without the whole set, an outcome outside what was seen is not judged,
+    // and the reference takes the MMU's memory as it is, so that nothing
+    // later is judged against an access the oracle could not follow.
+    if (!possible.complete) {
+      context_.differ.AdoptWritten();
+      return std::nullopt;
+    }
     std::optional<Divergence> d = CompareOutcome(index, step);
     if (d) {
       d->detail = DescribeAll(possible, now);

@@ -77,6 +77,22 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
   return std::nullopt;
 }
 
+void MemoryDiffer::AdoptWritten() {
+  written_.clear();
+  reference_.TakeWrittenGfns(&written_);
+  cpu_.TakeWrittenGfns(&written_);
+  std::sort(written_.begin(), written_.end());
+  written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
+  last_written_pages_ = written_.size();
+  ever_written_.insert(ever_written_.end(), written_.begin(), written_.end());
+  std::array<uint8_t, 4096> mmu;
+  for (uint64_t gfn : written_) {
+    if (SamePage(reference_.PageBytes(gfn), cpu_.GuestPageBytes(gfn))) continue;
+    cpu_.ReadGuest(gfn << 12, mmu);
+    reference_.Write(gfn << 12, mmu);
+  }
+}
+
 std::optional<MemoryMismatch> MemoryDiffer::CompareAll() {
   if (auto m = CompareWritten({})) return m;
   std::sort(ever_written_.begin(), ever_written_.end());

@@ -46,6 +46,11 @@ class MemoryDiffer {
   // Every page either side has ever written (all others are zero on both).
   std::optional<MemoryMismatch> CompareAll();
 
+  // Makes the reference's copy of every page written since the last call
+  // what the MMU's is: for an op an oracle cannot judge, so that what comes
+  // after is compared from equal memories.
+  void AdoptWritten();
+
   // How many pages the last CompareWritten found written.
   size_t last_written_pages() const { return last_written_pages_; }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "model/control_registers.h"
 #include "model/entry_bits.h"
 #include "model/paging_mode.h"
@@ -15,6 +17,15 @@ namespace {
 // and a search usually sees a few dozen; past this bound it gives up and
 // says so, and the oracle then judges nothing it cannot see.
 constexpr int kMaxReadings = 4096;
+
+// Whether every walk reads and means the same under a and b: all of the
+// state but CR0.WP, which only decides rights at the access (SDM 4.6).
+bool SameWalks(const PagingState& a, const PagingState& b) {
+  return a.mode == b.mode && a.cr4_pse == b.cr4_pse &&
+         a.efer_nxe == b.efer_nxe && a.gbpages == b.gbpages &&
+         a.cr4_pge == b.cr4_pge && a.cr4_pcide == b.cr4_pcide &&
+         a.cr3 == b.cr3 && a.pdptes == b.pdptes;
+}
 
 bool SameWalk(const PossibleWalk& a, const PossibleWalk& b, uint64_t now) {
   if (a.source != b.source || a.walk.status != b.walk.status ||
@@ -49,6 +60,16 @@ struct TranslationCache::Search {
   bool ever_made = false;
   PossibleWalks result;
   int readings_left = kMaxReadings;
+  // The windows already searched below each path: a path of the same entry
+  // values, read now or cached alike, whose window below lies inside one
+  // already searched, gives nothing new (a later stretch of unchanged
+  // values is the common case: state changes and invalidations elsewhere).
+  absl::flat_hash_map<uint64_t,
+                      absl::InlinedVector<std::pair<uint64_t, uint64_t>, 2>>
+      searched;
+  bool AlreadySearched(const WalkResult& path,
+                       const absl::InlinedVector<uint64_t, 4>& read_at,
+                       uint32_t pcid, uint64_t lo, uint64_t hi);
 
   void Level(int level, uint64_t table, uint64_t lo, uint64_t hi, uint32_t pcid,
              const WalkResult& above,
@@ -61,6 +82,24 @@ struct TranslationCache::Search {
   uint64_t PscExpiry(const PscEntryKey& key, uint64_t made) const;
   uint64_t NextChange(uint64_t gpa, int bytes, uint64_t after) const;
 };
+
+bool TranslationCache::Search::AlreadySearched(
+    const WalkResult& path, const absl::InlinedVector<uint64_t, 4>& read_at,
+    uint32_t pcid, uint64_t lo, uint64_t hi) {
+  uint64_t key = 0xcbf29ce484222325 ^ pcid;
+  auto mix = [&key](uint64_t v) { key = (key ^ v) * 0x100000001b3; };
+  for (size_t i = 0; i < path.levels.size(); ++i) {
+    mix(path.levels[i].entry_gpa);
+    mix(path.levels[i].value);
+    mix(read_at[i] == now);
+  }
+  auto& windows = searched[key];
+  for (const auto& [seen_lo, seen_hi] : windows) {
+    if (seen_lo <= lo && hi <= seen_hi) return true;
+  }
+  windows.push_back({lo, hi});
+  return false;
+}
 
 void TranslationCache::Search::Emit(PossibleWalk walk) {
   for (const PossibleWalk& seen : result.walks) {
@@ -101,8 +140,9 @@ uint64_t TranslationCache::Search::PscExpiry(const PscEntryKey& key,
 uint64_t TranslationCache::Search::NextChange(uint64_t gpa, int bytes,
                                               uint64_t after) const {
   uint64_t next = cache.journal_.NextWrite(gpa, bytes, after);
+  const PagingState& now_state = cache.StateAtVersion(after);
   for (const StateAt& s : cache.states_) {
-    if (s.since > after) {
+    if (s.since > after && !SameWalks(s.state, now_state)) {
       next = std::min(next, s.since);
       break;
     }
@@ -182,9 +222,11 @@ void TranslationCache::Search::Reading(
                                        .region_base = gva & ~(region - 1),
                                        .region_size = region},
                                       version);
-    const uint64_t child_hi =
-        expiry == UINT64_MAX ? hi : std::min(hi, expiry - 1);
-    Level(level - 1, *next, version, cached ? child_hi : now, pcid, walk, at);
+    const uint64_t child_hi = !cached                ? now
+                              : expiry == UINT64_MAX ? hi
+                                                     : std::min(hi, expiry - 1);
+    if (AlreadySearched(walk, at, pcid, version, child_hi)) return;
+    Level(level - 1, *next, version, child_hi, pcid, walk, at);
     return;
   }
   const bool own_pcid = pcid == CurrentPcid(current);
