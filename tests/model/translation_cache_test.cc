@@ -255,6 +255,18 @@ TEST_F(TranslationCacheTest, InvpcidOfOneContextLeavesTheOthers) {
   EXPECT_EQ(Cached(0), std::set<uint64_t>{0x401});
 }
 
+// CR0.WP decides rights at the access, no walk: many changes of it neither
+// cut the history short (the search stays complete) nor drop what is cached
+// (SDM 4.10.4.1 lists no invalidation for it).
+TEST_F(TranslationCacheTest, ManyWpChangesKeepTheSearchComplete) {
+  Put64(memory_, kPt, 0x401000 | kLeaf);
+  for (int i = 0; i < 200; ++i) {
+    state_.cr0_wp = !state_.cr0_wp;
+    cache_.OnState(state_);
+  }
+  EXPECT_EQ(Cached(0), (std::set<uint64_t>{0x400, 0x401}));
+}
+
 // What a root kept for a CR3 may hold: any translation made under the PCID,
 // invalidated since or not.
 TEST_F(TranslationCacheTest, EverMadeIgnoresInvalidations) {
