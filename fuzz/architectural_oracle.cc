@@ -1,6 +1,8 @@
 #include "fuzz/architectural_oracle.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -30,6 +32,16 @@ uint32_t LevelsRead(const model::PossibleWalk& possible, uint64_t now) {
 bool CanServe(const model::PossibleWalk& possible, model::AccessKind kind) {
   return possible.source != model::PossibleWalk::Source::kTlbEntry ||
          kind != model::AccessKind::kWrite || possible.walk.dirty;
+}
+
+// Adds the gpas of walk's entries in memory (not PAE PDPTE registers).
+void AddEntryGpas(const model::WalkResult& walk, std::vector<uint64_t>& gpas) {
+  for (const model::WalkLevel& level : walk.levels) {
+    if (level.from_register) continue;
+    if (std::find(gpas.begin(), gpas.end(), level.entry_gpa) == gpas.end()) {
+      gpas.push_back(level.entry_gpa);
+    }
+  }
 }
 
 std::string Describe(const model::PossibleWalk& p, uint64_t now) {
@@ -127,17 +139,20 @@ void ArchitecturalOracle::Invalidate(const Step& step) {
   }
 }
 
-bool ArchitecturalOracle::MemoryShows(const model::WalkResult& walk,
-                                      uint32_t levels_updated, const Step& step,
-                                      bool stored) const {
+bool ArchitecturalOracle::MemoryShows(
+    const model::WalkResult& walk, uint32_t levels_updated, const Step& step,
+    bool stored, std::span<const uint64_t> entry_gpas) const {
   const int bytes =
       model::ModeInfo(context_.reference.state().mode).entry_bytes;
-  for (size_t i = 0; i < walk.levels.size(); ++i) {
-    const model::WalkLevel& level = walk.levels[i];
-    if (level.from_register) continue;
-    uint64_t expected =
-        cache_.ValueAt(level.entry_gpa, bytes, checked_version_);
-    if ((levels_updated >> i & 1) != 0) {
+  for (const uint64_t gpa : entry_gpas) {
+    uint64_t expected = cache_.ValueAt(gpa, bytes, checked_version_);
+    // The walk's updates, level by level (an entry may serve two levels).
+    for (size_t i = 0; i < walk.levels.size(); ++i) {
+      const model::WalkLevel& level = walk.levels[i];
+      if (level.from_register || level.entry_gpa != gpa ||
+          (levels_updated >> i & 1) == 0) {
+        continue;
+      }
       expected |= model::entry_bits::kAccessed;
       if (i + 1 == walk.levels.size() &&
           step.access == model::AccessKind::kWrite) {
@@ -145,17 +160,16 @@ bool ArchitecturalOracle::MemoryShows(const model::WalkResult& walk,
       }
     }
     // The store itself comes after the walk's updates, and may land on an
-    // entry of the walk.
+    // entry.
     for (int b = 0; stored && b < step.width; ++b) {
       const uint64_t at = walk.gpa + b;
-      if (at < level.entry_gpa || at >= level.entry_gpa + bytes) continue;
-      const int shift = 8 * static_cast<int>(at - level.entry_gpa);
+      if (at < gpa || at >= gpa + bytes) continue;
+      const int shift = 8 * static_cast<int>(at - gpa);
       expected = (expected & ~(uint64_t{0xFF} << shift)) |
                  ((step.value >> (8 * b)) & 0xFF) << shift;
     }
     std::array<uint8_t, 8> held = {};
-    if (!context_.cpu.ReadGuest(level.entry_gpa,
-                                std::span<uint8_t>(held.data(), bytes))) {
+    if (!context_.cpu.ReadGuest(gpa, std::span<uint8_t>(held.data(), bytes))) {
       continue;
     }
     uint64_t value = 0;
@@ -176,9 +190,13 @@ std::optional<Divergence> ArchitecturalOracle::CheckAccess(int index,
   // current walk is always one of the possible ones; taken only when the
   // MMU's memory also shows that walk's accessed and dirty updates (the
   // optional ones of a fault are the memory comparison's to allow).
+  // The entries any of the walks in question may update: the current
+  // walk's, and below those of every walk that gives the MMU's outcome.
+  std::vector<uint64_t> entry_gpas;
+  if (step.walk) AddEntryGpas(*step.walk, entry_gpas);
   if (step.reference == step.mmu &&
       (mmu_faulted || (step.walk && MemoryShows(*step.walk, model::kEveryLevel,
-                                                step, stored)))) {
+                                                step, stored, entry_gpas)))) {
     if (mmu_faulted) {
       cache_.OnInvalidation(
           model::PageFaultInvalidation(step.before, step.gva));
@@ -188,7 +206,7 @@ std::optional<Divergence> ArchitecturalOracle::CheckAccess(int index,
   // Every possible walk, as memory was before the access.
   const uint64_t now = checked_version_;
   const model::PossibleWalks possible = cache_.For(step.gva, step.before, now);
-  std::optional<size_t> chosen;
+  std::vector<size_t> matching;
   for (size_t i = 0; i < possible.walks.size(); ++i) {
     const model::PossibleWalk& p = possible.walks[i];
     if (!CanServe(p, step.access)) continue;
@@ -208,29 +226,30 @@ std::optional<Divergence> ArchitecturalOracle::CheckAccess(int index,
       r.gpa = p.walk.gpa;
     }
     if (FromReference(r, is_load) != step.mmu) continue;
-    if (!chosen) chosen = i;
+    matching.push_back(i);
+    AddEntryGpas(p.walk, entry_gpas);
+  }
+  // The walk whose updates the MMU's memory shows, over every entry any of
+  // them may touch; else the current walk, where it gives the outcome (the
+  // memory comparison then says where it differs); else the first.
+  std::optional<size_t> chosen;
+  for (size_t i : matching) {
+    const model::PossibleWalk& p = possible.walks[i];
     const uint32_t updated = mmu_faulted ? 0 : LevelsRead(p, now);
-    if (MemoryShows(p.walk, updated, step, stored)) {
+    if (MemoryShows(p.walk, updated, step, stored, entry_gpas)) {
       chosen = i;
       break;
     }
   }
-  if (chosen && step.reference == step.mmu &&
-      !MemoryShows(possible.walks[*chosen].walk,
-                   mmu_faulted ? 0 : LevelsRead(possible.walks[*chosen], now),
-                   step, stored)) {
-    // No walk accounts for the memory as it is: let the comparison report it
-    // against the current walk, the likeliest one, where that fits too.
-    for (size_t i = 0; i < possible.walks.size(); ++i) {
-      const model::PossibleWalk& p = possible.walks[i];
-      const bool current =
-          LevelsRead(p, now) == (1u << p.walk.levels.size()) - 1;
-      if (current &&
-          p.walk.levels == step.walk.value_or(model::WalkResult{}).levels) {
-        chosen = i;
-      }
+  for (size_t i : matching) {
+    if (chosen) break;
+    const model::PossibleWalk& p = possible.walks[i];
+    if (LevelsRead(p, now) == (1u << p.walk.levels.size()) - 1 &&
+        p.walk.levels == step.walk.value_or(model::WalkResult{}).levels) {
+      chosen = i;
     }
   }
+  if (!chosen && !matching.empty()) chosen = matching.front();
   if (!chosen) {
     // Without the whole set, an outcome outside what was seen is not judged,
     // and the reference takes the MMU's memory as it is, so that nothing

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "fuzz/strict_oracle.h"
@@ -30,12 +31,13 @@ class ArchitecturalOracle final : public StrictOracle {
 
  private:
   std::optional<Divergence> CheckAccess(int index, const Step& step);
-  // Whether the MMU's memory holds walk's entries as they were before the
-  // access, with the accessed (and for a write the leaf's dirty) flag set in
-  // the levels of `levels_updated` (SetAccessedDirty's mask), and, when
-  // `stored`, the step's store at walk.gpa on top.
+  // Whether the MMU's memory holds, at each of entry_gpas, the entry as it
+  // was before the access with walk's accessed (and for a write the leaf's
+  // dirty) flag set in the levels of `levels_updated` (SetAccessedDirty's
+  // mask), and, when `stored`, the step's store at walk.gpa on top.
   bool MemoryShows(const model::WalkResult& walk, uint32_t levels_updated,
-                   const Step& step, bool stored) const;
+                   const Step& step, bool stored,
+                   std::span<const uint64_t> entry_gpas) const;
   void Invalidate(const Step& step);
 
   bool AllowedInCurrentRoot(const host::HostMapping& m, uint64_t gva,
