@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "google/protobuf/text_format.h"
@@ -147,7 +148,8 @@ TEST(CaseMutator, MakesAnEntryTheControlBitDecides) {
     Case c = seed;
     mutator.Mutate(c, s, 1 << 16);
     // The toggle's own write, not another move's.
-    if (mutator.last_moves() != std::vector<const char*>{"ToggleControl"}) {
+    if (mutator.last_moves().size() != 1 ||
+        std::string_view(mutator.last_moves()[0]) != "ToggleControl") {
       continue;
     }
     const int at = ThereAndBack(c, CR0_WP, false);
