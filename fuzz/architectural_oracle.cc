@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "fuzz/state_conversion.h"
@@ -35,7 +36,9 @@ bool CanServe(const model::PossibleWalk& possible, model::AccessKind kind) {
 }
 
 // Adds the gpas of walk's entries in memory (not PAE PDPTE registers).
-void AddEntryGpas(const model::WalkResult& walk, std::vector<uint64_t>& gpas) {
+using EntryGpaList = absl::InlinedVector<uint64_t, 8>;
+
+void AddEntryGpas(const model::WalkResult& walk, EntryGpaList& gpas) {
   for (const model::WalkLevel& level : walk.levels) {
     if (level.from_register) continue;
     if (std::find(gpas.begin(), gpas.end(), level.entry_gpa) == gpas.end()) {
@@ -192,7 +195,7 @@ std::optional<Divergence> ArchitecturalOracle::CheckAccess(int index,
   // optional ones of a fault are the memory comparison's to allow).
   // The entries any of the walks in question may update: the current
   // walk's, and below those of every walk that gives the MMU's outcome.
-  std::vector<uint64_t> entry_gpas;
+  EntryGpaList entry_gpas;
   if (step.walk) AddEntryGpas(*step.walk, entry_gpas);
   if (step.reference == step.mmu &&
       (mmu_faulted || (step.walk && MemoryShows(*step.walk, model::kEveryLevel,

@@ -61,8 +61,7 @@ std::optional<MemoryMismatch> MemoryDiffer::ComparePage(
   return std::nullopt;
 }
 
-std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
-    std::span<const uint64_t> optional_accessed_entries) {
+void MemoryDiffer::TakeWrittenPages() {
   written_.clear();
   reference_.TakeWrittenGfns(&written_);
   cpu_.TakeWrittenGfns(&written_);
@@ -71,6 +70,11 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
   written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
   last_written_pages_ = written_.size();
   ever_written_.insert(ever_written_.end(), written_.begin(), written_.end());
+}
+
+std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
+    std::span<const uint64_t> optional_accessed_entries) {
+  TakeWrittenPages();
   for (uint64_t gfn : written_) {
     if (auto m = ComparePage(gfn, optional_accessed_entries)) return m;
   }
@@ -78,13 +82,7 @@ std::optional<MemoryMismatch> MemoryDiffer::CompareWritten(
 }
 
 void MemoryDiffer::AdoptWritten() {
-  written_.clear();
-  reference_.TakeWrittenGfns(&written_);
-  cpu_.TakeWrittenGfns(&written_);
-  std::sort(written_.begin(), written_.end());
-  written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
-  last_written_pages_ = written_.size();
-  ever_written_.insert(ever_written_.end(), written_.begin(), written_.end());
+  TakeWrittenPages();
   std::array<uint8_t, 4096> mmu;
   for (uint64_t gfn : written_) {
     if (SamePage(reference_.PageBytes(gfn), cpu_.GuestPageBytes(gfn))) continue;

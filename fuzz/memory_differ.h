@@ -55,6 +55,9 @@ class MemoryDiffer {
   size_t last_written_pages() const { return last_written_pages_; }
 
  private:
+  // The pages either side wrote since the last call into written_, sorted
+  // and once each, and into ever_written_.
+  void TakeWrittenPages();
   std::optional<MemoryMismatch> ComparePage(
       uint64_t gfn, std::span<const uint64_t> optional_accessed_entries);
 
