@@ -304,9 +304,35 @@ bool ArchitecturalOracle::AllowedBy(const model::PossibleWalks& possible,
   return false;
 }
 
-bool ArchitecturalOracle::AllowedInCurrentRoot(const host::HostMapping& m,
+ArchitecturalOracle::Promise ArchitecturalOracle::PromiseFor(
+    const host::HostRoot& root, uint64_t gva, std::string* why_not) const {
+  const std::optional<std::vector<uint64_t>> loose =
+      mmu_->OutOfSyncTables(host::kBootVcpu);
+  if (!loose.has_value()) return Promise::kNone;
+  for (const host::HostWalkLevel& level :
+       context_.cpu.Trace(root, gva).levels) {
+    if (std::find(loose->begin(), loose->end(), level.entry_hpa >> 12) !=
+        loose->end()) {
+      return Promise::kOutOfSync;
+    }
+  }
+  *why_not =
+      "the MMU says its tables follow the guest's exactly but for its "
+      "out-of-sync ones, and the host walk of this page passes through none "
+      "of them: only the current guest walk is allowed here";
+  return Promise::kInSync;
+}
+
+bool ArchitecturalOracle::AllowedInCurrentRoot(const host::HostRoot& root,
+                                               const host::HostMapping& m,
                                                uint64_t gva, uint64_t hpa,
                                                std::string* why_not) {
+  if (PromiseFor(root, gva, why_not) == Promise::kInSync) return false;
+  return AllowedInTlb(m, gva, hpa, why_not);
+}
+
+bool ArchitecturalOracle::AllowedInTlb(const host::HostMapping& m, uint64_t gva,
+                                       uint64_t hpa, std::string* why_not) {
   return AllowedBy(cache_.For(gva, context_.reference.state()),
                    context_.reference.state(), m, gva, hpa, why_not);
 }
@@ -315,6 +341,20 @@ bool ArchitecturalOracle::AllowedInKeptRoot(const host::KeptRoot& kept,
                                             const host::HostMapping& m,
                                             uint64_t gva, uint64_t hpa,
                                             std::string* why_not) {
+  switch (PromiseFor(kept.root, gva, why_not)) {
+    case Promise::kInSync:
+      return false;
+    case Promise::kOutOfSync:
+      // Not judged here: the guest reaches a kept root only through a CR3
+      // load, which must bring its out-of-sync tables up to date as far as
+      // the load invalidates (SDM 4.10.4.1), and the audit after that load
+      // judges them in the current root. Until then they may hold what no
+      // moment of the kept root's PCID made: a translation made through a
+      // table shared with another address space.
+      return true;
+    case Promise::kNone:
+      break;
+  }
   const model::PagingState state = ModelState(kept.guest);
   return AllowedBy(cache_.EverMade(gva, state), state, m, gva, hpa, why_not);
 }

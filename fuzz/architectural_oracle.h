@@ -40,8 +40,18 @@ class ArchitecturalOracle final : public StrictOracle {
                    std::span<const uint64_t> entry_gpas) const;
   void Invalidate(const Step& step);
 
-  bool AllowedInCurrentRoot(const host::HostMapping& m, uint64_t gva,
+  bool AllowedInCurrentRoot(const host::HostRoot& root,
+                            const host::HostMapping& m, uint64_t gva,
                             uint64_t hpa, std::string* why_not) override;
+  bool AllowedInTlb(const host::HostMapping& m, uint64_t gva, uint64_t hpa,
+                    std::string* why_not) override;
+  // What the MMU promised of the tables the host walks for gva from root
+  // (GuestMmu::OutOfSyncTables): nothing, that they follow the guest's
+  // exactly (then only the current walk is allowed there; *why_not says
+  // so), or that one of them is out of sync.
+  enum class Promise { kNone, kInSync, kOutOfSync };
+  Promise PromiseFor(const host::HostRoot& root, uint64_t gva,
+                     std::string* why_not) const;
   bool AllowedInKeptRoot(const host::KeptRoot& kept, const host::HostMapping& m,
                          uint64_t gva, uint64_t hpa,
                          std::string* why_not) override;

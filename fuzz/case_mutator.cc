@@ -585,6 +585,88 @@ Op Invalidation(uint64_t gva, const model::PagingState& state, Rng& rng) {
   }
 }
 
+// The gvas one table of `level` spans (2 or 4 MB for a PT).
+uint64_t TableSpan(PagingMode mode, int level) {
+  const int index_bits = mode == PAGING_32BIT ? 10 : 9;
+  return uint64_t{1} << (12 + index_bits * level);
+}
+
+// A gva through which a store reaches the PT holding `leaf` (a level-1
+// entry): an alias the case has, or one made at position *at by pointing an
+// index of the PT that no live entry uses at the PT itself.
+uint64_t AliasOfTable(Case& c, const CaseScan& scan,
+                      const CaseScan::Entry& leaf, int* at, Rng& rng) {
+  const uint64_t table_gfn = leaf.gpa >> 12;
+  std::vector<uint64_t> aliases;
+  for (const CaseScan::Alias& a : scan.aliases) {
+    if (a.table_gfn == table_gfn) aliases.push_back(a.gva & ~uint64_t{0xFFF});
+  }
+  if (!aliases.empty() && !rng.OneIn(4)) return rng.Pick(aliases);
+  const PagingMode mode = c.setup().mode();
+  const uint64_t entry_bytes = EntryBytes(mode);
+  const uint64_t entries = 4096 / entry_bytes;
+  uint64_t index = rng.Below(entries);
+  for (int tries = 0; tries < 8; ++tries) {
+    const uint64_t gpa = (table_gfn << 12) + index * entry_bytes;
+    const bool used =
+        std::any_of(scan.entries.begin(), scan.entries.end(),
+                    [&](const CaseScan::Entry& e) { return e.gpa == gpa; });
+    if (!used) break;
+    index = rng.Below(entries);
+  }
+  constexpr uint64_t kPresentWritableUserAccessed = 0x27;
+  InsertOpAt(c, (*at)++,
+             RawEntryWrite((table_gfn << 12) + index * entry_bytes, entry_bytes,
+                           (table_gfn << 12) | kPresentWritableUserAccessed));
+  return (leaf.gva & ~(TableSpan(mode, 1) - 1)) + index * 4096;
+}
+
+// A frame of the first slot that holds no live table, or nullopt when the
+// one drawn does.
+std::optional<uint64_t> FreshFrame(const Case& c, const CaseScan& scan,
+                                   Rng& rng) {
+  if (c.setup().slots_size() == 0) return std::nullopt;
+  const MemorySlot& slot = c.setup().slots(0);
+  const uint64_t gfn = slot.base_gfn() + rng.Below(slot.pages());
+  if (std::find(scan.table_gfns.begin(), scan.table_gfns.end(), gfn) !=
+      scan.table_gfns.end()) {
+    return std::nullopt;
+  }
+  return gfn;
+}
+
+// Writes at position *at a copy of the current root table's live entries
+// into frame root_gfn, at the same offsets (a PAE PDPT keeps its place in
+// the page, so the same CR3 low bits find it).
+void CopyRoot(Case& c, const CaseScan& scan, uint64_t root_gfn, int* at) {
+  const PagingMode mode = c.setup().mode();
+  const int top = mode == PAGING_4LEVEL ? 4 : mode == PAGING_PAE ? 3 : 2;
+  const uint64_t root = scan.state.cr3 >> 12;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level != top || e.gpa >> 12 != root) continue;
+    InsertOpAt(c, (*at)++,
+               RawEntryWrite((root_gfn << 12) | (e.gpa & 0xFFF),
+                             EntryBytes(mode), e.value));
+  }
+}
+
+// A store of `value` to the entry at entry_gpa through alias, the guest's
+// own mapping of the entry's table.
+Op StoreThroughAlias(uint64_t alias, uint64_t entry_gpa, PagingMode mode,
+                     uint64_t value) {
+  return StoreOf(alias | (entry_gpa & 0xFFF),
+                 static_cast<uint32_t>(EntryBytes(mode)), value, false);
+}
+
+std::vector<const CaseScan::Entry*> LeavesOf(const CaseScan& scan,
+                                             uint64_t table_gfn) {
+  std::vector<const CaseScan::Entry*> leaves;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == 1 && e.gpa >> 12 == table_gfn) leaves.push_back(&e);
+  }
+  return leaves;
+}
+
 }  // namespace
 
 // An entry in use changes and is used with no invalidation in between (a TLB
@@ -619,7 +701,8 @@ bool CaseMutator::InvalidateSelectively(Case& c, Rng& rng) {
 }
 
 // 4-level only: turns PCIDs on (CR3[11:0] cleared first, SDM 4.10.1), or
-// moves to another PCID with or without the no-flush bit, then accesses.
+// moves to another PCID, of this address space or a new one, with or
+// without the no-flush bit, then accesses.
 bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
   if (c.setup().mode() != PAGING_4LEVEL) return false;
   const int pos = RandomPosition(c, rng);
@@ -629,6 +712,29 @@ bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
   if (!scan.state.cr4_pcide) {
     InsertOpAt(c, at++, Cr3Load(table, false));
     InsertOpAt(c, at++, ControlTo(CR4_PCIDE, true));
+  } else if (const std::optional<uint64_t> copy = FreshFrame(c, scan, rng);
+             copy.has_value() && !scan.gvas.empty() && rng.OneIn(2)) {
+    // Another address space under another PCID: the current root's copy
+    // with one entry changed, entered with or without the no-flush bit, and
+    // a gva the old one translated, which the new one's PCID never cached.
+    CopyRoot(c, scan, *copy, &at);
+    std::vector<const CaseScan::Entry*> top;
+    for (const CaseScan::Entry& e : scan.entries) {
+      if (e.level == 4 && e.gpa >> 12 == table >> 12) top.push_back(&e);
+    }
+    uint64_t gva = rng.Pick(scan.gvas);
+    if (!top.empty()) {
+      const CaseScan::Entry& changed = *rng.Pick(top);
+      InsertOpAt(
+          c, at++,
+          RawEntryWrite((*copy << 12) | (changed.gpa & 0xFFF), 8,
+                        MutatedEntry(changed, c, scan, PAGING_4LEVEL, rng)));
+      gva = changed.gva;
+    }
+    const uint64_t pcid = ((scan.state.cr3 & 0xFFF) + 1 + rng.Below(3)) % 4;
+    InsertOpAt(c, at++, Cr3Load((*copy << 12) | pcid, rng.OneIn(2)));
+    InsertOpAt(c, at, AccessOf(gva, rng));
+    return true;
   } else {
     const uint64_t root =
         scan.cr3s.empty() ? table : rng.Pick(scan.cr3s) & ~uint64_t{0xFFF};
@@ -661,6 +767,116 @@ bool CaseMutator::MakeGlobal(Case& c, Rng& rng) {
 }
 
 // Weights in hundredths, most to the moves aimed at live entries.
+// A PT in use is rewritten by the guest through its own mapping: one to
+// three of its live entries change, each used before any invalidation (the
+// old translation may still be held), then some are invalidated and all
+// used again.
+bool CaseMutator::UnsyncAndRewrite(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  std::vector<const CaseScan::Entry*> ptes;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == 1) ptes.push_back(&e);
+  }
+  if (ptes.empty()) return false;
+  const PagingMode mode = c.setup().mode();
+  const CaseScan::Entry& first = *rng.Pick(ptes);
+  int at = pos;
+  const uint64_t alias = AliasOfTable(c, scan, first, &at, rng);
+  const std::vector<const CaseScan::Entry*> siblings =
+      LeavesOf(scan, first.gpa >> 12);
+  std::vector<const CaseScan::Entry*> rewritten = {&first};
+  for (int n = static_cast<int>(rng.Below(3)); n > 0; --n) {
+    rewritten.push_back(rng.Pick(siblings));
+  }
+  InsertOpAt(c, at++, AccessOf(first.gva, rng));
+  for (const CaseScan::Entry* e : rewritten) {
+    InsertOpAt(c, at++,
+               StoreThroughAlias(alias, e->gpa, mode,
+                                 MutatedEntry(*e, c, scan, mode, rng)));
+    InsertOpAt(c, at++, AccessOf(e->gva, rng));
+  }
+  for (const CaseScan::Entry* e : rewritten) {
+    if (rng.OneIn(2))
+      InsertOpAt(c, at++, Invalidation(e->gva, scan.state, rng));
+  }
+  for (const CaseScan::Entry* e : rewritten) {
+    InsertOpAt(c, at++, AccessOf(e->gva, rng));
+  }
+  return true;
+}
+
+// A PT in use gets a second directory entry, in the same directory: the
+// gvas it opens were never translated, so they must see the PT as it is
+// now, though the guest may have rewritten it (half the time, just before)
+// without invalidating anything.
+bool CaseMutator::LinkTableTwice(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  const PagingMode mode = c.setup().mode();
+  const uint64_t region = TableSpan(mode, 1);
+  constexpr uint64_t kPageSize = 1 << 7;
+  std::vector<std::pair<const CaseScan::Entry*, const CaseScan::Entry*>>
+      links;  // (PDE, a leaf under it)
+  for (const CaseScan::Entry& d : scan.entries) {
+    if (d.level != 2 || (d.value & kPageSize) != 0) continue;
+    for (const CaseScan::Entry& e : scan.entries) {
+      if (e.level == 1 && (e.gva ^ d.gva) < region) links.push_back({&d, &e});
+    }
+  }
+  if (links.empty()) return false;
+  const auto [pde, leaf] = rng.Pick(links);
+  int at = pos;
+  if (rng.OneIn(2)) {
+    const uint64_t alias = AliasOfTable(c, scan, *leaf, &at, rng);
+    InsertOpAt(c, at++,
+               StoreThroughAlias(alias, leaf->gpa, mode,
+                                 MutatedEntry(*leaf, c, scan, mode, rng)));
+  }
+  const uint64_t entry_bytes = EntryBytes(mode);
+  const uint64_t index = rng.Below(4096 / entry_bytes);
+  InsertOpAt(c, at++,
+             RawEntryWrite((pde->gpa & ~uint64_t{0xFFF}) + index * entry_bytes,
+                           entry_bytes, pde->value));
+  const uint64_t directory_base = pde->gva & ~(TableSpan(mode, 2) - 1);
+  InsertOpAt(
+      c, at,
+      AccessOf(directory_base + index * region + (leaf->gva & (region - 1)),
+               rng));
+  return true;
+}
+
+// A second root with the current root's entries: the guest switches to it,
+// back, rewrites a PT both reach (through its own mapping, with no
+// invalidation but the CR3 loads), and switches to the now cached second
+// root again.
+bool CaseMutator::SwitchCachedRoot(Case& c, Rng& rng) {
+  const int pos = RandomPosition(c, rng);
+  const CaseScan scan = ScanCase(c, pos);
+  const PagingMode mode = c.setup().mode();
+  std::vector<const CaseScan::Entry*> ptes;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == 1) ptes.push_back(&e);
+  }
+  const std::optional<uint64_t> root_gfn = FreshFrame(c, scan, rng);
+  if (ptes.empty() || !root_gfn.has_value()) return false;
+  int at = pos;
+  CopyRoot(c, scan, *root_gfn, &at);
+  const CaseScan::Entry& leaf = *rng.Pick(ptes);
+  const uint64_t low_bits = scan.state.cr3 & 0xFFF;
+  InsertOpAt(c, at++, Cr3Load((*root_gfn << 12) | low_bits, false));
+  InsertOpAt(c, at++, AccessOf(leaf.gva, rng));
+  InsertOpAt(c, at++, Cr3Load(scan.state.cr3, false));
+  InsertOpAt(c, at++, AccessOf(leaf.gva, rng));
+  const uint64_t alias = AliasOfTable(c, scan, leaf, &at, rng);
+  InsertOpAt(c, at++,
+             StoreThroughAlias(alias, leaf.gpa, mode,
+                               MutatedEntry(leaf, c, scan, mode, rng)));
+  InsertOpAt(c, at++, Cr3Load((*root_gfn << 12) | low_bits, false));
+  InsertOpAt(c, at, AccessOf(leaf.gva, rng));
+  return true;
+}
+
 constexpr CaseMutator::Move kMoves[] = {
     {"AimTableWrite", 30, &CaseMutator::AimTableWrite},
     {"RecycleDataPageAsTable", 5, &CaseMutator::RecycleDataPageAsTable},
@@ -668,6 +884,9 @@ constexpr CaseMutator::Move kMoves[] = {
     {"InvalidateSelectively", 5, &CaseMutator::InvalidateSelectively},
     {"SwitchPcid", 2, &CaseMutator::SwitchPcid},
     {"MakeGlobal", 2, &CaseMutator::MakeGlobal},
+    {"UnsyncAndRewrite", 6, &CaseMutator::UnsyncAndRewrite},
+    {"LinkTableTwice", 3, &CaseMutator::LinkTableTwice},
+    {"SwitchCachedRoot", 3, &CaseMutator::SwitchCachedRoot},
     {"InsertRandomOp", 6, &CaseMutator::InsertRandomOp},
     {"DeleteOps", 7, &CaseMutator::DeleteOps},
     {"DuplicateOp", 4, &CaseMutator::DuplicateOp},

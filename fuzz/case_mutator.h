@@ -80,6 +80,15 @@ class CaseMutator {
   bool SwitchPcid(Case& c, Rng& rng);
   bool MakeGlobal(Case& c, Rng& rng);
 
+  // Moves for out-of-sync shadow pages: the guest rewrites a PT through a
+  // mapping of its own frame (which an MMU may let go unsync), and uses the
+  // entries before and after invalidating some of them; links a PT from a
+  // second directory entry; switches away from a root and back to it once
+  // cached, with a PT rewritten in between.
+  bool UnsyncAndRewrite(Case& c, Rng& rng);
+  bool LinkTableTwice(Case& c, Rng& rng);
+  bool SwitchCachedRoot(Case& c, Rng& rng);
+
  private:
   void MutateOnce(Case& c, Rng& rng);
   void Shrink(Case& c, Rng& rng, size_t max_size);

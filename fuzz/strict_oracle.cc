@@ -79,12 +79,16 @@ std::optional<Divergence> StrictOracle::Audit(int index) {
     d.detail = f.detail;
     return d;
   };
-  auto in_current = [this](const host::HostMapping& m, uint64_t gva,
-                           uint64_t hpa, std::string* why_not) {
-    return AllowedInCurrentRoot(m, gva, hpa, why_not);
-  };
   const model::PagingState& state = context_.reference.state();
   const host::HostRoot root = mmu_->CurrentRoot(host::kBootVcpu);
+  auto in_current = [&](const host::HostMapping& m, uint64_t gva, uint64_t hpa,
+                        std::string* why_not) {
+    return AllowedInCurrentRoot(root, m, gva, hpa, why_not);
+  };
+  auto in_tlb = [this](const host::HostMapping& m, uint64_t gva, uint64_t hpa,
+                       std::string* why_not) {
+    return AllowedInTlb(m, gva, hpa, why_not);
+  };
   context_.cpu.Mappings(root, &root_mappings_);
   if (auto f = audit_.Check(root_mappings_, state, false, in_current)) {
     return report(*f, "current root");
@@ -114,7 +118,7 @@ std::optional<Divergence> StrictOracle::Audit(int index) {
         });
     return std::find(same_gva.first, same_gva.second, m) != same_gva.second;
   });
-  if (auto f = audit_.Check(mappings_, state, true, in_current)) {
+  if (auto f = audit_.Check(mappings_, state, true, in_tlb)) {
     return report(*f, "host TLB");
   }
   return std::nullopt;

@@ -32,9 +32,15 @@ class StrictOracle : public Oracle {
 
   // Where the architectural oracle widens the audit: a host mapping the
   // guest's current tables do not give may still be one the processor may
-  // hold (page `gva` at `hpa` of mapping m). The strict oracle allows none.
-  virtual bool AllowedInCurrentRoot(const host::HostMapping& m, uint64_t gva,
+  // hold (page `gva` at `hpa` of mapping m, in the tables under `root` or in
+  // the host TLB). The strict oracle allows none.
+  virtual bool AllowedInCurrentRoot(const host::HostRoot& root,
+                                    const host::HostMapping& m, uint64_t gva,
                                     uint64_t hpa, std::string* why_not) {
+    return false;
+  }
+  virtual bool AllowedInTlb(const host::HostMapping& m, uint64_t gva,
+                            uint64_t hpa, std::string* why_not) {
     return false;
   }
   virtual bool AllowedInKeptRoot(const host::KeptRoot& kept,

@@ -2,6 +2,7 @@
 #define SHADOWDIFF_HOST_GUEST_MMU_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -135,6 +136,17 @@ class GuestMmu {
   virtual KeptRootList KeptRoots() const = 0;
 
   virtual std::vector<Counter> Counters() const = 0;
+
+  // A promise the architectural oracle holds the MMU to: that its tables
+  // follow the guest's exactly, but for the tables in the host frames
+  // listed (out-of-sync shadow pages, which may lag until the guest
+  // invalidates). A translation the host walks to through none of them must
+  // then be the current guest walk's; its host TLB is judged by the
+  // architecture alone. nullopt, the default, promises nothing.
+  virtual std::optional<std::vector<uint64_t>> OutOfSyncTables(
+      VcpuId vcpu) const {
+    return std::nullopt;
+  }
 
   // True when the MMU writes its tables through pointers into the host's
   // table frames (HostServices::TableFrames) rather than with WriteSpte: the

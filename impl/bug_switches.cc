@@ -14,7 +14,7 @@ namespace shadowdiff::impl {
 namespace {
 
 // Indexed by the enum.
-constexpr std::array<std::string_view, 15> kNames = {
+constexpr std::array<std::string_view, 20> kNames = {
     "nonpae-pde-single-zap",
     "quadrant-ignored",
     "update-ignores-parent-rights",
@@ -30,10 +30,17 @@ constexpr std::array<std::string_view, 15> kNames = {
     "cr3-reload-no-flush",
     "pge-toggle-no-flush",
     "pcid-noflush-keeps-host-tlb",
+    "unsync-child-linked-stale",
+    "invlpg-skips-sync",
+    "cr3-cached-root-skips-sync",
+    "unsync-beside-upper-shadow",
+    "sync-keeps-old-frame",
 };
 static_assert(kNames.size() ==
-              static_cast<size_t>(Bug::kPcidNoflushKeepsHostTlb) + 1);
+              static_cast<size_t>(Bug::kSyncKeepsOldFrame) + 1);
 constexpr size_t kEagerBugs = static_cast<size_t>(Bug::kPaePdpteReread) + 1;
+constexpr size_t kDeferredBugs =
+    static_cast<size_t>(Bug::kPcidNoflushKeepsHostTlb) + 1;
 
 std::string_view StripSpaces(std::string_view s) {
   const size_t first = s.find_first_not_of(" \t\n");
@@ -59,9 +66,16 @@ std::span<const std::string_view> EagerBugNames() {
   return std::span<const std::string_view>(kNames).first(kEagerBugs);
 }
 
-bool DeferredFlushBug(Bug bug) {
-  return static_cast<size_t>(bug) >= kEagerBugs;
+std::span<const std::string_view> DeferredBugNames() {
+  return std::span<const std::string_view>(kNames).first(kDeferredBugs);
 }
+
+bool DeferredFlushBug(Bug bug) {
+  const size_t index = static_cast<size_t>(bug);
+  return index >= kEagerBugs && index < kDeferredBugs;
+}
+
+bool UnsyncBug(Bug bug) { return static_cast<size_t>(bug) >= kDeferredBugs; }
 
 absl::StatusOr<BugSet> ParseBugList(std::string_view comma_separated) {
   BugSet bugs;

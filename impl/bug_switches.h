@@ -30,19 +30,30 @@ enum class Bug {
   kCr3ReloadNoFlush,
   kPgeToggleNoFlush,
   kPcidNoflushKeepsHostTlb,
+  // The out-of-sync mode's (ShadowMmu::Options::unsync), each at its switch
+  // in impl/unsync.cc or impl/shadow_mmu.cc with the upstream history it
+  // follows.
+  kUnsyncChildLinkedStale,
+  kInvlpgSkipsSync,
+  kCr3CachedRootSkipsSync,
+  kUnsyncBesideUpperShadow,
+  kSyncKeepsOldFrame,
 };
 
-// Whether the bug lives in the deferred-flush mode's code only (an MMU
-// without that mode refuses it).
+// Whether the bug lives in the deferred-flush mode's code (an MMU without
+// that mode refuses it), or in the out-of-sync mode's.
 bool DeferredFlushBug(Bug bug);
+bool UnsyncBug(Bug bug);
 
 // The name the tools accept for the bug (`--inject=NAME`).
 std::string_view BugName(Bug bug);
 
 // Every bug's name, in the order of the enum.
 std::span<const std::string_view> AllBugNames();
-// The names of the bugs an MMU without the deferred-flush mode has.
+// The names of the bugs an MMU without the deferred-flush mode has, and of
+// those one with it but without the out-of-sync mode has.
 std::span<const std::string_view> EagerBugNames();
+std::span<const std::string_view> DeferredBugNames();
 
 class BugSet {
  public:

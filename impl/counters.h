@@ -21,6 +21,11 @@ struct MmuCounters {
   uint64_t shadow_pages_zapped = 0;
   uint64_t unshadows_flooding = 0;
   uint64_t unshadows_misaligned = 0;
+  // Out-of-sync pages: pages unsynced, pages synced again, sptes synced one
+  // by one at an invalidation.
+  uint64_t pages_unsynced = 0;
+  uint64_t pages_synced = 0;
+  uint64_t sptes_synced = 0;
   // Situations worth reaching, for `shadowdiff coverage`.
   uint64_t pde_writes_32bit = 0;  // a write to a shadowed 32-bit guest PDE
   uint64_t direct_pages_created = 0;

@@ -38,15 +38,21 @@ host::FaultResolution FaultHandler::Handle(const host::GuestPagingState& state,
   if (!tables_.host().GfnToHfn(gfn).has_value()) {
     return host::FaultResolution::Emulate(walk.gpa);  // MMIO: never mapped
   }
-  if (!Map(state, gva, walk, LeafAccess(walk, state.controls, kind, user))
-           .ok()) {
+  const Access leaf_access = LeafAccess(walk, state.controls, kind, user);
+  if (!Map(state, gva, walk, leaf_access).ok()) {
     // Out of host frames: start again from nothing.
     tables_.ZapAll();
     return host::FaultResolution::Retry();
   }
-  if (kind == host::AccessKind::kWrite && tables_.IsWriteProtected(gfn)) {
+  if (kind != host::AccessKind::kWrite || !tables_.IsWriteProtected(gfn)) {
+    return host::FaultResolution::Retry();
+  }
+  if (unsync_ == nullptr || !unsync_->TryUnsync(gfn)) {
     return host::FaultResolution::Emulate(walk.gpa);
   }
+  // The path is built: mapping again only makes the leaf writable, and the
+  // store runs directly.
+  if (!Map(state, gva, walk, leaf_access).ok()) tables_.ZapAll();
   return host::FaultResolution::Retry();
 }
 
@@ -100,6 +106,12 @@ absl::Status FaultHandler::Map(const host::GuestPagingState& state,
       }
     }
     if (child == nullptr) {
+      // A cached page linked under a new parent opens gvas to it that no
+      // invalidation covered: it must be in sync first (KVM 65855ed8b034).
+      ShadowPage* cached = tables_.Find(child_gfn, child_role);
+      if (cached != nullptr && unsync_ != nullptr) {
+        unsync_->SyncBeforeLink(state.controls, *cached);
+      }
       absl::StatusOr<ShadowPage*> built =
           tables_.GetPage(child_gfn, child_role);
       if (!built.ok()) return built.status();

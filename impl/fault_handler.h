@@ -12,6 +12,7 @@
 #include "impl/role.h"
 #include "impl/roots.h"
 #include "impl/shadow_tables.h"
+#include "impl/unsync.h"
 
 namespace shadowdiff::impl {
 
@@ -26,13 +27,18 @@ Access LeafAccess(const GuestWalk& walk, const host::GuestControls& controls,
 // A host page fault (KVM's paging_tmpl.h page_fault + fetch): walk the guest
 // tables; inject the guest's fault, or emulate the access (MMIO, stores to
 // write-protected guest tables), or build the shadow path and the leaf.
+// With out-of-sync pages (`unsync` not null), a store to a write-protected
+// last-level table unsyncs it rather than being emulated, and a shadow page
+// is synced before it is linked anywhere new.
 class FaultHandler {
  public:
   FaultHandler(ShadowTables& tables, Roots& roots, GuestWalker& walker,
-               const BugSet& bugs, MmuCounters& counters)
+               OutOfSyncPages* unsync, const BugSet& bugs,
+               MmuCounters& counters)
       : tables_(tables),
         roots_(roots),
         walker_(walker),
+        unsync_(unsync),
         bugs_(bugs),
         counters_(counters) {}
 
@@ -49,6 +55,7 @@ class FaultHandler {
   ShadowTables& tables_;
   Roots& roots_;
   GuestWalker& walker_;
+  OutOfSyncPages* unsync_;
   BugSet bugs_;
   MmuCounters& counters_;
 };

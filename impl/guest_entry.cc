@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "host/guest_state.h"
@@ -105,6 +106,20 @@ Access EntryAccess(uint64_t entry, const host::GuestControls& controls) {
     access |= kAccessExec;
   }
   return access;
+}
+
+std::optional<PteLeaf> ReadPteLeaf(uint64_t pte,
+                                   const host::GuestControls& controls,
+                                   Access inherited) {
+  if ((pte & kPresent) == 0 || HasReservedBits(pte, 1, controls) ||
+      (pte & kAccessed) == 0) {
+    return std::nullopt;
+  }
+  Access access = EntryAccess(pte, controls) & inherited;
+  if ((pte & kDirty) == 0) access &= ~kAccessWrite;
+  const int guest_levels = GuestLevels(controls.mode);
+  return PteLeaf{.gfn = LeafGpa(pte, 1, guest_levels, 0) >> 12,
+                 .access = access};
 }
 
 bool PdpteHasReservedBits(uint64_t pdpte) {

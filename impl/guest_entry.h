@@ -2,6 +2,7 @@
 #define SHADOWDIFF_IMPL_GUEST_ENTRY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "host/guest_state.h"
 #include "host/host_services.h"
@@ -45,6 +46,20 @@ uint64_t LeafGpa(uint64_t entry, int level, int guest_levels, uint64_t gva);
 
 // The rights one entry grants.
 Access EntryAccess(uint64_t entry, const host::GuestControls& controls);
+
+// What a guest PTE maps when it is the leaf of a walk that reached its table
+// with `inherited` rights: only a present, accessed entry without reserved
+// bits maps anything (a walk would set A first, or fault), and it is
+// writable only once dirty, so the first write faults and sets D. Write
+// emulation's in-place update and the sync of an unsync page both build
+// their sptes from this, so the two cannot read a PTE differently.
+struct PteLeaf {
+  uint64_t gfn = 0;
+  Access access = 0;
+};
+std::optional<PteLeaf> ReadPteLeaf(uint64_t pte,
+                                   const host::GuestControls& controls,
+                                   Access inherited);
 
 // A PAE PDPTE register value that MOV to CR3 refuses (#GP): present with
 // bits 2:1, 8:5 or 63:36 set.

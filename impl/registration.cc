@@ -1,5 +1,6 @@
 // impl/'s MMUs in the registry: "shadow", the KVM-style shadow MMU (the
-// default MMU under test), and "naive", the same MMU dropping every shadow on
+// default MMU under test), its "shadow-deferred" and "shadow-unsync" modes,
+// and "naive", the same MMU dropping every shadow on
 // any guest table write or CR3 load, whose switch string is a list of bug-zoo
 // names (impl/bug_switches.h); and "lazy", the oracle's check (lazy_mmu.h).
 
@@ -23,11 +24,18 @@ host::MmuFactory FactoryFor(ShadowMmu::Options base) {
     if (!bugs.ok()) return bugs.status();
     for (size_t i = 0; i < AllBugNames().size(); ++i) {
       const Bug bug = static_cast<Bug>(i);
-      if (bugs->Has(bug) && DeferredFlushBug(bug) && !base.defer_flushes) {
+      if (!bugs->Has(bug)) continue;
+      if (UnsyncBug(bug) && !base.unsync) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", std::string(BugName(bug)),
+                         "' is a bug of the out-of-sync mode: use "
+                         "--mmu=shadow-unsync"));
+      }
+      if (DeferredFlushBug(bug) && !base.defer_flushes && !base.unsync) {
         return absl::InvalidArgumentError(
             absl::StrCat("'", std::string(BugName(bug)),
                          "' is a bug of the deferred-flush mode: use "
-                         "--mmu=shadow-deferred"));
+                         "--mmu=shadow-deferred or shadow-unsync"));
       }
     }
     ShadowMmu::Options options = base;
@@ -38,13 +46,16 @@ host::MmuFactory FactoryFor(ShadowMmu::Options base) {
 
 host::MmuInfo Info(std::string name, std::string summary,
                    ShadowMmu::Options options) {
-  return {.name = std::move(name),
-          .summary = std::move(summary),
-          .switches = absl::StrJoin(
-              options.defer_flushes ? AllBugNames() : EagerBugNames(), ",",
-              [](std::string* out, std::string_view n) { out->append(n); }),
-          .capabilities = {},
-          .factory = FactoryFor(options)};
+  return {
+      .name = std::move(name),
+      .summary = std::move(summary),
+      .switches = absl::StrJoin(
+          options.unsync          ? AllBugNames()
+          : options.defer_flushes ? DeferredBugNames()
+                                  : EagerBugNames(),
+          ",", [](std::string* out, std::string_view n) { out->append(n); }),
+      .capabilities = {},
+      .factory = FactoryFor(options)};
 }
 
 const host::MmuRegistrar kShadow(
@@ -55,6 +66,12 @@ const host::MmuRegistrar kDeferred(
          "flushes for guest table changes wait for INVLPG, CR3 and CR4 loads "
          "and INVPCID (use --oracle=architectural)",
          {.defer_flushes = true}));
+const host::MmuRegistrar kUnsync(
+    Info("shadow-unsync",
+         "impl/'s shadow MMU with out-of-sync last-level pages: the guest "
+         "writes its page tables directly, the shadows catch up at INVLPG, "
+         "CR3 loads and new links (use --oracle=architectural)",
+         {.defer_flushes = true, .unsync = true}));
 const host::MmuRegistrar kNaive(
     Info("naive",
          "impl/'s shadow MMU dropping every shadow on a guest table write or "

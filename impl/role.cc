@@ -48,6 +48,17 @@ Role IndirectRole(const Role& base, int level, uint64_t gva, Access access) {
   return role;
 }
 
+bool ReadsEntriesAs(const Role& role, const Role& base) {
+  // The per-page fields are base's; every other field came from the
+  // controls, so a field added to the role is compared without a change here.
+  Role as_base = role;
+  as_base.level = base.level;
+  as_base.quadrant = base.quadrant;
+  as_base.direct = base.direct;
+  as_base.access = base.access;
+  return as_base == base;
+}
+
 Role DirectRole(const Role& base, int level, Access access) {
   Role role = base;
   role.level = static_cast<uint8_t>(level);

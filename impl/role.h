@@ -64,6 +64,12 @@ uint8_t Quadrant(int guest_levels, int level, uint64_t gva);
 // through entries granting `access`.
 Role IndirectRole(const Role& base, int level, uint64_t gva, Access access);
 
+// Whether a page with `role` reads guest entries as pages of `base` (the
+// role of every page under the current controls) do: its fields apart from
+// the per-page ones are base's. Write emulation updates sptes in place and
+// sync rebuilds them only in such pages; the others are zapped.
+bool ReadsEntriesAs(const Role& role, const Role& base);
+
 // The role of a shadow page at `level` mapping part of a guest large page with
 // `access`.
 Role DirectRole(const Role& base, int level, Access access);

@@ -42,9 +42,11 @@ absl::Status Roots::Load4Level(const host::GuestPagingState& state,
   if (current_.has_value() && same_table(*current_)) {
     // The same shadow serves: nothing the TLB holds went stale.
     current_->cr3 = state.cr3;
+    last_load_reused_ = true;
     return absl::OkStatus();
   }
   const bool built = tables_.Find(key.gfn, key.role) != nullptr;
+  last_load_reused_ = built;
   absl::StatusOr<ShadowPage*> root = tables_.GetPage(key.gfn, key.role);
   if (!root.ok()) return root.status();
   if (built) ++counters_.root_cache_hits;
@@ -98,6 +100,7 @@ absl::Status Roots::LoadPae(const host::GuestPagingState& state,
     changed = true;
   }
   if (changed && all_built) ++counters_.root_cache_hits;
+  last_load_reused_ = all_built;
   return absl::OkStatus();
 }
 

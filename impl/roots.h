@@ -52,6 +52,10 @@ class Roots {
     kept_.clear();
   }
 
+  // Whether the last Load found its root built already (a kept root, the
+  // current one, or PAE PDs all cached): nothing was built afresh.
+  bool last_load_reused() const { return last_load_reused_; }
+
   // The kept 4-level roots still built, as shadows of their CR3 under the
   // current controls.
   host::KeptRootList Kept(const host::GuestPagingState& current) const;
@@ -70,6 +74,7 @@ class Roots {
   ShadowTables& tables_;
   MmuCounters& counters_;
   bool loaded_ = false;
+  bool last_load_reused_ = false;
   // 4-level guests.
   std::optional<RootKey> current_;
   // Most recent first; one more than kept while a switch pushes out the last.

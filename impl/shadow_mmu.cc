@@ -21,21 +21,25 @@
 #include "impl/role.h"
 #include "impl/roots.h"
 #include "impl/shadow_tables.h"
+#include "impl/unsync.h"
 #include "impl/write_emulation.h"
 
 namespace shadowdiff::impl {
 
 struct ShadowMmu::Parts {
-  Parts(host::HostServices& host, const BugSet& bugs, MmuCounters& counters)
-      : tables(host, bugs, counters),
-        walker(host, bugs),
+  Parts(host::HostServices& host, const Options& options, MmuCounters& counters)
+      : tables(host, options.bugs, counters),
+        walker(host, options.bugs),
         roots(tables, counters),
-        faults(tables, roots, walker, bugs, counters),
-        writes(tables, bugs, counters) {}
+        unsync(tables, options.bugs, counters),
+        faults(tables, roots, walker, options.unsync ? &unsync : nullptr,
+               options.bugs, counters),
+        writes(tables, options.bugs, counters) {}
 
   ShadowTables tables;
   GuestWalker walker;
   Roots roots;
+  OutOfSyncPages unsync;
   FaultHandler faults;
   WriteEmulator writes;
 };
@@ -49,6 +53,7 @@ ShadowMmu::~ShadowMmu() = default;
 
 std::string_view ShadowMmu::Name() const {
   if (naive()) return "naive";
+  if (unsync()) return "shadow-unsync";
   return deferred() ? "shadow-deferred" : "shadow";
 }
 
@@ -59,7 +64,7 @@ absl::Status ShadowMmu::Start(host::HostServices& host,
   }
   state_ = {};
   state_.controls = controls;
-  parts_ = std::make_unique<Parts>(host, options_.bugs, counters_);
+  parts_ = std::make_unique<Parts>(host, options_, counters_);
   parts_->tables.set_defer_guest_flushes(deferred());
   return absl::OkStatus();
 }
@@ -89,8 +94,12 @@ host::FaultResolution ShadowMmu::HandleHostFault(host::VcpuId vcpu,
   // which of the shadow's sptes was missing.
   const host::FaultResolution resolution =
       parts_->faults.Handle(state_, gva, kind, user);
-  // SDM 4.10.4.1: the guest's #PF invalidates what it held for the page.
+  // SDM 4.10.4.1: the guest's #PF invalidates what it held for the page,
+  // so a stale spte of an out-of-sync page gives one spurious fault at most.
   if (resolution.kind == host::FaultResolution::Kind::kInjectGuestFault) {
+    if (unsync()) {
+      parts_->unsync.SyncAddress(state_.controls, CurrentRoot(vcpu), gva);
+    }
     PayOwedFor(gva);
   }
   parts_->tables.CommitFlushes();
@@ -152,6 +161,20 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
   // flushes the whole guest TLB where it cannot tell (e45e9e3998f0, 2021).
   Reload(keep_host_tlb ? Roots::OnSwitch::kKeepHostTlb
                        : Roots::OnSwitch::kFlushHostTlb);
+  // Out-of-sync pages under the new root catch up, but on a reload of the
+  // same root and PCID with bit 63, which invalidates nothing. (KVM lets bit
+  // 63 skip the sync of any cached root, 956bf3531fba; a root shared by
+  // two PCIDs then shows one the other's stale entries, so here a PCID
+  // change syncs.) cr3-cached-root-skips-sync: a switch to a root found
+  // built skips the sync, the fast-switch shortcut of prev_roots
+  // (7c390d350f8b, 2018) taken without its condition, which 21823fbda552
+  // (2021) restored for MOV CR3 without bit 63.
+  const bool invalidates_nothing = no_flush && same_value;
+  const bool skips_sync =
+      Has(Bug::kCr3CachedRootSkipsSync) && parts_->roots.last_load_reused();
+  if (unsync() && !invalidates_nothing && !skips_sync) {
+    parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
+  }
   parts_->tables.CommitFlushes();
   return true;
 }
@@ -180,6 +203,12 @@ bool ShadowMmu::SetControls(host::VcpuId vcpu,
   }
   state_ = *next;
   Reload();
+  // More than SDM 4.10.4.1 asks for a CR0.WP or EFER.NXE change, which
+  // invalidates nothing: but the pages of the old role are unreachable now,
+  // and syncing is always allowed.
+  if (unsync()) {
+    parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
+  }
   parts_->tables.CommitFlushes();
   return true;
 }
@@ -210,23 +239,32 @@ void ShadowMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) {
   if (state_.controls.mode != host::GuestMode::k4Level && (gva >> 32) != 0) {
     return;
   }
-  // The shadows are never stale, but INVLPG says the guest changed its view
-  // of gva: drop the leaf (KVM's invlpg), which flushes what the TLB holds.
-  // In the deferred-flush mode the flushes the guest's own changes owe for
-  // the page are due now too. invlpg-ignored: neither is made, as when
+  InvalidateAddress(vcpu, gva);
+  parts_->tables.CommitFlushes();
+}
+
+void ShadowMmu::InvalidateAddress(host::VcpuId vcpu, uint64_t gva) {
+  // The synced shadows are never stale, but the guest changed its view of
+  // gva: drop the leaf (KVM's invlpg), which flushes what the TLB holds. In
+  // the deferred-flush mode the flushes the guest's own changes owe for the
+  // page are due now too. invlpg-ignored: neither is made, as when
   // kvm_mmu_invlpg skipped the hardware flush (05b29633c7a9, 2021).
   const bool ignored = Has(Bug::kInvlpgIgnored);
   if (ignored) parts_->tables.BeginGuestChange();
-  if (const std::optional<uint64_t> leaf =
-          parts_->tables.LeafSpteFor(CurrentRoot(vcpu), gva)) {
-    parts_->tables.ZapSpte(*leaf);
+  const host::HostRoot root = CurrentRoot(vcpu);
+  const bool synced =
+      unsync() && parts_->unsync.SyncAddress(state_.controls, root, gva);
+  if (!synced) {
+    if (const std::optional<uint64_t> leaf =
+            parts_->tables.LeafSpteFor(root, gva)) {
+      parts_->tables.ZapSpte(*leaf);
+    }
   }
   if (ignored) {
     parts_->tables.EndGuestChange();
   } else {
     PayOwedFor(gva);
   }
-  parts_->tables.CommitFlushes();
 }
 
 bool ShadowMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
@@ -248,6 +286,13 @@ bool ShadowMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
     PayOwedFor(gva);
   } else {
     parts_->tables.PayAllOwed();
+    // A type that invalidates the current PCID's translations reaches the
+    // out-of-sync pages under its root.
+    const bool covers_current =
+        type != host::InvpcidType::kContext || current_pcid;
+    if (unsync() && covers_current) {
+      parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
+    }
   }
   parts_->tables.CommitFlushes();
   return true;
@@ -260,6 +305,12 @@ host::GuestPagingState ShadowMmu::CurrentState(host::VcpuId vcpu) const {
 host::KeptRootList ShadowMmu::KeptRoots() const {
   if (parts_ == nullptr) return {};
   return parts_->roots.Kept(state_);
+}
+
+std::optional<std::vector<uint64_t>> ShadowMmu::OutOfSyncTables(
+    host::VcpuId vcpu) const {
+  if (parts_ == nullptr) return std::vector<uint64_t>{};
+  return parts_->tables.UnsyncFrames();
 }
 
 std::vector<host::Counter> ShadowMmu::Counters() const {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,7 @@ namespace shadowdiff::impl {
 //   guest_walker.h     the MMU's own walk of the guest tables, A/D, #PF codes
 //   fault_handler.h    host fault -> inject, emulate, or build the shadow
 //   write_emulation.h  emulated writes -> zap or update the shadows
+//   unsync.h           out-of-sync last-level pages: unsync, sync
 //   bug_switches.h     the bug zoo
 //
 // It keeps one paging state and one set of roots: its capabilities say one
@@ -50,6 +52,10 @@ class ShadowMmu final : public host::GuestMmu {
     // Host TLB flushes that guest table changes make necessary wait for the
     // guest's invalidation (ShadowTables::set_defer_guest_flushes).
     bool defer_flushes = false;
+    // Last-level guest tables go out of sync rather than being
+    // write-protected (impl/unsync.h); implies defer_flushes, as both rely
+    // on the guest's invalidations.
+    bool unsync = false;
   };
 
   ShadowMmu();
@@ -73,6 +79,9 @@ class ShadowMmu final : public host::GuestMmu {
                uint64_t gva) override;
   host::GuestPagingState CurrentState(host::VcpuId vcpu) const override;
   host::KeptRootList KeptRoots() const override;
+  // Every mode keeps its tables exact, but for the out-of-sync pages.
+  std::optional<std::vector<uint64_t>> OutOfSyncTables(
+      host::VcpuId vcpu) const override;
   std::vector<host::Counter> Counters() const override;
 
   // For tests and benchmarks; valid after Start.
@@ -87,13 +96,18 @@ class ShadowMmu final : public host::GuestMmu {
   // frames.
   void Reload(Roots::OnSwitch on_switch = Roots::OnSwitch::kFlushHostTlb);
   bool naive() const { return options_.strategy == Strategy::kNaive; }
-  bool deferred() const { return options_.defer_flushes; }
+  bool deferred() const { return options_.defer_flushes || options_.unsync; }
+  bool unsync() const { return options_.unsync; }
   bool Has(Bug bug) const { return options_.bugs.Has(bug); }
   // What the guest's invalidation of the page holding gva makes the MMU
   // flush: the owed flushes of the largest page that can hold gva in this
   // mode (a guest large page may be shadowed by several 4 KB sptes, SDM
   // 4.10.2.3).
   void PayOwedFor(uint64_t gva);
+  // The guest invalidated its translation of gva (INVLPG, INVPCID of one
+  // address, its own #PF): the leaf that maps it is dropped, or synced in
+  // an out-of-sync page, and what its changes owe for the page is flushed.
+  void InvalidateAddress(host::VcpuId vcpu, uint64_t gva);
 
   Options options_;
   host::GuestPagingState state_;

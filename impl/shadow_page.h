@@ -1,6 +1,7 @@
 #ifndef SHADOWDIFF_IMPL_SHADOW_PAGE_H_
 #define SHADOWDIFF_IMPL_SHADOW_PAGE_H_
 
+#include <bitset>
 #include <cstdint>
 
 #include "absl/container/flat_hash_map.h"
@@ -38,6 +39,15 @@ struct ShadowPage {
   // page: a guest that keeps writing a table it does not use has probably
   // made it data again (write flooding).
   int write_flooding_count = 0;
+  // Out-of-sync pages (impl/unsync.h). An unsync page is a last-level
+  // shadow of a guest table the guest writes without an exit: its sptes may
+  // lag the guest entries until the guest invalidates them.
+  bool unsync = false;
+  // Which sptes lead to an unsync page, or to a page with bits here (KVM's
+  // unsync_children): a sync from a root descends only where they are set.
+  // A superset: set whenever a link may lead to one, cleared by the sync
+  // that finds nothing unsync left below.
+  std::bitset<kSptesPerPage> unsync_children;
 
  private:
   // Indirect level-1 pages only: the gfn each leaf maps, by spte index. A

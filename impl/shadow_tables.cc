@@ -72,14 +72,49 @@ absl::StatusOr<ShadowPage*> ShadowTables::GetPage(uint64_t gfn,
   if (ShadowPage* page = cache_.Find(gfn, role)) return page;
   absl::StatusOr<uint64_t> hfn = host_.AllocateFrame();
   if (!hfn.ok()) return hfn.status();
+  const bool was_unsync = !role.direct && unsync_gfns_.erase(gfn) > 0;
+  if (was_unsync && role.level > 1) {
+    const std::span<ShadowPage* const> shadows = cache_.IndirectPagesOf(gfn);
+    const absl::InlinedVector<ShadowPage*, 2> unsync(shadows.begin(),
+                                                     shadows.end());
+    for (ShadowPage* stale : unsync) {
+      if (stale->unsync) ZapPage(stale);
+    }
+  }
   ShadowPage* page =
       cache_.Insert(std::make_unique<ShadowPage>(gfn, role, *hfn));
   ++counters_.shadow_pages_created;
   if (role.direct) ++counters_.direct_pages_created;
-  if (!role.direct && cache_.IndirectPagesOf(gfn).size() == 1) {
+  if (!role.direct && (was_unsync || cache_.IndirectPagesOf(gfn).size() == 1)) {
     WriteProtect(gfn);
   }
   return page;
+}
+
+void ShadowTables::MarkUnsync(ShadowPage* page) {
+  page->unsync = true;
+  unsync_frames_.insert(page->hfn);
+  ++counters_.pages_unsynced;
+  MarkParentsUnsync(page);
+}
+
+void ShadowTables::MarkParentsUnsync(const ShadowPage* page) {
+  for (uint64_t parent_spte : page->parent_sptes) {
+    ShadowPage* parent = PageAt(parent_spte);
+    // The PAE root has no bits: a sync from it looks at all four entries.
+    if (parent == nullptr) continue;
+    const int index = SpteIndex(parent_spte);
+    if (parent->unsync_children.test(index)) continue;
+    parent->unsync_children.set(index);
+    MarkParentsUnsync(parent);
+  }
+}
+
+void ShadowTables::MarkSynced(ShadowPage* page) {
+  page->unsync = false;
+  unsync_frames_.erase(page->hfn);
+  ++counters_.pages_synced;
+  if (unsync_gfns_.erase(page->gfn) > 0) WriteProtect(page->gfn);
 }
 
 void ShadowTables::WriteProtect(uint64_t gfn) {
@@ -104,6 +139,12 @@ void ShadowTables::Link(uint64_t spte_hpa, ShadowPage* child) {
                             : child->hpa() | host::spte::kPresent;
   host_.WriteSpte(spte_hpa, spte);
   child->parent_sptes.push_back(spte_hpa);
+  if (child->unsync || child->unsync_children.any()) {
+    if (ShadowPage* parent = PageAt(spte_hpa)) {
+      parent->unsync_children.set(SpteIndex(spte_hpa));
+      MarkParentsUnsync(parent);
+    }
+  }
 }
 
 bool ShadowTables::SetLeaf(ShadowPage& page, int index, uint64_t gfn,
@@ -126,6 +167,8 @@ bool ShadowTables::SetLeaf(ShadowPage& page, int index, uint64_t gfn,
   host_.WriteSpte(spte_hpa, spte);
   return true;
 }
+
+void ShadowTables::QueueFlush(uint64_t gva) { Queue().Add(Canonical(gva)); }
 
 void ShadowTables::ZapSpte(uint64_t spte_hpa) {
   const uint64_t spte = host_.ReadSpte(spte_hpa);
@@ -159,7 +202,11 @@ void ShadowTables::ZapPage(ShadowPage* page) {
     }
   }
   host_.FreeFrame(page->hfn);
+  unsync_frames_.erase(page->hfn);
+  const uint64_t gfn = page->gfn;
+  const bool indirect = !page->role.direct;
   cache_.Remove(page);
+  if (indirect && !cache_.IsShadowedTable(gfn)) unsync_gfns_.erase(gfn);
   ++counters_.shadow_pages_zapped;
 }
 
@@ -174,6 +221,8 @@ void ShadowTables::ZapAll() {
   counters_.shadow_pages_zapped += all.size();
   cache_.Clear();
   rmap_.Clear();
+  unsync_gfns_.clear();
+  unsync_frames_.clear();
 }
 
 std::optional<uint64_t> ShadowTables::LeafSpteFor(const host::HostRoot& root,

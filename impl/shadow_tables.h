@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "host/guest_mmu.h"
@@ -57,10 +59,30 @@ class ShadowTables {
   // The shadow page whose table holds hpa; nullptr for the PAE root.
   ShadowPage* PageAt(uint64_t hpa) const { return cache_.AtFrame(hpa >> 12); }
 
-  // Whether gfn holds a shadowed guest table (so must never be mapped
-  // writable, and stores to it are emulated).
+  // Whether gfn holds a shadowed guest table that the guest may not write
+  // directly: mapped read-only, stores to it are emulated. Every shadowed
+  // table is, but one whose shadows all went out of sync.
   bool IsWriteProtected(uint64_t gfn) const {
-    return cache_.IsShadowedTable(gfn);
+    return cache_.IsShadowedTable(gfn) && !unsync_gfns_.contains(gfn);
+  }
+
+  // Out-of-sync pages (policy in impl/unsync.h; the bookkeeping is here,
+  // with the links it follows):
+  //  - MarkUnsync flags a page and sets the unsync_children bit of every
+  //    spte above it, up to the roots;
+  //  - AllowWrites lifts the write protection of a gfn whose shadows are all
+  //    unsync: leaves built from then on map it writable;
+  //  - MarkSynced clears the flag and write-protects the gfn again;
+  //  - building a new indirect page of an unsync gfn write-protects it, and
+  //    an upper-level one first zaps the gfn's unsync pages: a table that is
+  //    also a directory must see every write (KVM's kvm_mmu_get_page, and
+  //    kvm_mmu_find_shadow_page since 2022, zap them likewise).
+  void MarkUnsync(ShadowPage* page);
+  void AllowWrites(uint64_t gfn) { unsync_gfns_.insert(gfn); }
+  void MarkSynced(ShadowPage* page);
+  // The host frames of the unsync pages, in no order.
+  std::vector<uint64_t> UnsyncFrames() const {
+    return {unsync_frames_.begin(), unsync_frames_.end()};
   }
 
   // Points the empty non-leaf spte at spte_hpa (in a shadow page or the PAE
@@ -71,6 +93,10 @@ class ShadowTables {
   // write right if gfn is write-protected. A gfn outside RAM (MMIO) is never
   // mapped: the spte is zapped and false returned.
   bool SetLeaf(ShadowPage& page, int index, uint64_t gfn, Access access);
+
+  // Queues a flush of the host page holding gva, as the guest's own
+  // invalidation asks even where no spte changed.
+  void QueueFlush(uint64_t gva);
 
   // Clears one spte (leaf or link) and queues the flushes it needs.
   void ZapSpte(uint64_t spte_hpa);
@@ -112,6 +138,8 @@ class ShadowTables {
 
  private:
   void WriteProtect(uint64_t gfn);
+  // Sets the unsync_children bits on the way from page up to the roots.
+  void MarkParentsUnsync(const ShadowPage* page);
 
   // The level of the entries of the table in frame hfn (3 for the PAE root).
   int TableLevel(uint64_t hfn) const;
@@ -134,6 +162,9 @@ class ShadowTables {
   MmuCounters& counters_;
   PageCache cache_;
   Rmap rmap_;
+  // Shadowed tables the guest writes without an exit.
+  absl::flat_hash_set<uint64_t> unsync_gfns_;
+  absl::flat_hash_set<uint64_t> unsync_frames_;
   // Where a flush goes now: owed while deferring.
   TlbFlushBatch& Queue() { return deferring_ ? owed_ : flushes_; }
 

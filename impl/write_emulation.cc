@@ -22,14 +22,6 @@ uint64_t LittleEndian(std::span<const uint8_t> bytes) {
   return value;
 }
 
-// Whether the page's entries read under `controls` as they did when it was
-// built; only those are updated in place, the others are zapped.
-bool BuiltUnder(const Role& role, const Role& base) {
-  return role.guest_levels == base.guest_levels && role.cr0_wp == base.cr0_wp &&
-         role.efer_nxe == base.efer_nxe && role.cr4_pse == base.cr4_pse &&
-         role.gbpages == base.gbpages;
-}
-
 }  // namespace
 
 std::optional<SpteSpan> WrittenSptes(const Role& role, int entry_index,
@@ -81,7 +73,7 @@ void WriteEmulator::Write(const host::GuestControls& controls, uint64_t gpa,
     // the host TLB until the guest invalidates, in the deferred-flush mode.
     tables_.BeginGuestChange();
     for (int i = span->first; i < span->first + span->count; ++i) {
-      if (page->role.level == 1 && BuiltUnder(page->role, base)) {
+      if (page->role.level == 1 && ReadsEntriesAs(page->role, base)) {
         UpdatePte(controls, *page, i, *entry);
       } else {
         tables_.ZapSpte(page->SpteHpa(i));
@@ -107,21 +99,16 @@ bool WriteEmulator::DetectFlooding(ShadowPage& page) const {
 
 void WriteEmulator::UpdatePte(const host::GuestControls& controls,
                               ShadowPage& page, int index, uint64_t pte) {
-  // Only what a walk could map: present, no reserved bit, accessed.
-  if ((pte & guest_entry::kPresent) == 0 ||
-      guest_entry::HasReservedBits(pte, 1, controls) ||
-      (pte & guest_entry::kAccessed) == 0) {
-    tables_.ZapSpte(page.SpteHpa(index));
-    return;
-  }
   const Access inherited = bugs_.Has(Bug::kUpdateIgnoresParentRights)
                                ? kAccessAll
                                : page.role.access;
-  Access access = guest_entry::EntryAccess(pte, controls) & inherited;
-  if ((pte & guest_entry::kDirty) == 0) access &= ~kAccessWrite;
-  const uint64_t gfn =
-      guest_entry::LeafGpa(pte, 1, page.role.guest_levels, 0) >> 12;
-  if (tables_.SetLeaf(page, index, gfn, access)) {
+  const std::optional<guest_entry::PteLeaf> leaf =
+      guest_entry::ReadPteLeaf(pte, controls, inherited);
+  if (!leaf.has_value()) {
+    tables_.ZapSpte(page.SpteHpa(index));
+    return;
+  }
+  if (tables_.SetLeaf(page, index, leaf->gfn, leaf->access)) {
     ++counters_.sptes_updated_in_place;
   }
 }

@@ -1,5 +1,6 @@
 #include "fuzz/case_mutator.h"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -199,6 +200,9 @@ TEST(CaseMutator, MovesDeclineWhereTheyDoNotApply) {
   EXPECT_FALSE(mutator.InvalidateSelectively(bare, rng));
   EXPECT_FALSE(mutator.MakeGlobal(bare, rng));
   EXPECT_FALSE(mutator.DeleteOps(bare, rng));
+  EXPECT_FALSE(mutator.UnsyncAndRewrite(bare, rng));
+  EXPECT_FALSE(mutator.LinkTableTwice(bare, rng));
+  EXPECT_FALSE(mutator.SwitchCachedRoot(bare, rng));
   Case not_4level = WpCase(false);
   EXPECT_FALSE(mutator.SwitchPcid(not_4level, rng));
   EXPECT_EQ(Bytes(bare), before);
@@ -228,6 +232,104 @@ TEST(CaseMutator, StaleAccessUsesAChangeBeforeAndAfterAnInvalidation) {
       EXPECT_TRUE(a.has_load() || a.has_store() || a.has_fetch());
     }
   }
+}
+
+// The gva where entry `index` of the 32-bit PT 0x102 (under PDE 1) maps
+// the PT itself, if a write_entry of the case makes it so.
+std::optional<uint64_t> PtAlias(const Case& c) {
+  for (const Op& op : c.ops()) {
+    if (op.has_write_entry() && op.write_entry().table_gfn() == 0x102 &&
+        op.write_entry().raw() >> 12 == 0x102) {
+      return 0x400000 + uint64_t{op.write_entry().index()} * 0x1000;
+    }
+  }
+  return std::nullopt;
+}
+
+// The guest rewrites live PTEs through its own mapping of the PT (made
+// here, as the case has none), each store of a whole entry of PT 0x102.
+TEST(CaseMutator, UnsyncAndRewriteStoresThroughAMappingOfThePt) {
+  CaseMutator mutator(FlipBytes);
+  for (uint32_t s = 0; s < 50; ++s) {
+    Rng rng(s);
+    Case c = WpCase(false);
+    ASSERT_TRUE(mutator.UnsyncAndRewrite(c, rng));
+    const std::optional<uint64_t> alias = PtAlias(c);
+    ASSERT_TRUE(alias.has_value());
+    int stores = 0;
+    for (const Op& op : c.ops()) {
+      if (!op.has_store() || (op.store().gva() & ~uint64_t{0xFFF}) != *alias) {
+        continue;
+      }
+      ++stores;
+      EXPECT_EQ(op.store().width(), 4u);
+      EXPECT_LT(op.store().gva() & 0xFFF, 16u) << "a live PTE: 0 to 3";
+      EXPECT_EQ(op.store().gva() % 4, 0u);
+    }
+    EXPECT_GE(stores, 1);
+    EXPECT_LE(stores, 3);
+  }
+}
+
+// The PT gets a second PDE (a copy of PDE 1 at another index), and a gva
+// through the new PDE is accessed.
+TEST(CaseMutator, LinkTableTwiceCopiesThePdeAndUsesIt) {
+  CaseMutator mutator(FlipBytes);
+  // PDE 1: PT 0x102, P|RW|US, with A set or not (as the loads before the
+  // move's position leave it).
+  constexpr uint64_t pde = 0x102007;
+  constexpr uint64_t kAccessed = 0x20;
+  for (uint32_t s = 0; s < 50; ++s) {
+    Rng rng(s);
+    Case c = WpCase(false);
+    ASSERT_TRUE(mutator.LinkTableTwice(c, rng));
+    int link = -1;
+    for (int i = 0; i < c.ops_size(); ++i) {
+      const Op& op = c.ops(i);
+      if (op.has_write_entry() && op.write_entry().table_gfn() == 0x101) {
+        link = i;
+      }
+    }
+    ASSERT_GE(link, 0);
+    ASSERT_LT(link + 1, c.ops_size());
+    EXPECT_EQ(c.ops(link).write_entry().raw() & ~kAccessed, pde);
+    const Op& use = c.ops(link + 1);
+    const uint64_t gva = use.has_load()    ? use.load().gva()
+                         : use.has_store() ? use.store().gva()
+                                           : use.fetch().gva();
+    EXPECT_EQ(gva >> 22, c.ops(link).write_entry().index());
+    EXPECT_LT(gva & 0x3FFFFF, 0x4000u) << "a page a live PTE maps";
+  }
+}
+
+// A copy of the root: switched to, back, a PTE rewritten through the PT's
+// own mapping, and the copy (now cached by an MMU) switched to again.
+TEST(CaseMutator, SwitchCachedRootGoesThereBackAndThereAgain) {
+  CaseMutator mutator(FlipBytes);
+  int made = 0;
+  for (uint32_t s = 0; s < 50; ++s) {
+    Rng rng(s);
+    Case c = WpCase(false);
+    if (!mutator.SwitchCachedRoot(c, rng)) continue;  // a live table drawn
+    ++made;
+    std::vector<uint64_t> cr3s;
+    for (const Op& op : c.ops()) {
+      if (op.has_load_cr3()) cr3s.push_back(op.load_cr3().gfn());
+    }
+    ASSERT_EQ(cr3s.size(), 3u);
+    EXPECT_NE(cr3s[0], 0x101u);
+    EXPECT_EQ(cr3s[1], 0x101u);
+    EXPECT_EQ(cr3s[2], cr3s[0]);
+    bool copied = false;
+    for (const Op& op : c.ops()) {
+      copied = copied || (op.has_write_entry() &&
+                          op.write_entry().table_gfn() == cr3s[0] &&
+                          op.write_entry().index() == 1);
+    }
+    EXPECT_TRUE(copied) << "the new root has PDE 1";
+    EXPECT_TRUE(PtAlias(c).has_value() || c.ops_size() > 0);
+  }
+  EXPECT_GT(made, 40);
 }
 
 // 4-level: PCIDs go on with CR3[11:0] cleared first (else #GP, SDM 4.10.1).

@@ -24,7 +24,10 @@ TEST(BugSwitchesTest, NamesAreTheZoosInOrder) {
                   "no-write-protect-on-shadow", "no-flush-on-protect",
                   "misaligned-write-kept", "pae-pdpte-reread", "invlpg-ignored",
                   "invlpg-large-partial", "cr3-reload-no-flush",
-                  "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb"));
+                  "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb",
+                  "unsync-child-linked-stale", "invlpg-skips-sync",
+                  "cr3-cached-root-skips-sync", "unsync-beside-upper-shadow",
+                  "sync-keeps-old-frame"));
   EXPECT_EQ(BugName(Bug::kQuadrantIgnored), "quadrant-ignored");
   EXPECT_EQ(BugName(Bug::kPaePdpteReread), "pae-pdpte-reread");
   EXPECT_EQ(BugName(Bug::kPcidNoflushKeepsHostTlb),
@@ -37,6 +40,15 @@ TEST(BugSwitchesTest, EagerBugsAreTheFirstTen) {
   EXPECT_FALSE(DeferredFlushBug(Bug::kPaePdpteReread));
   EXPECT_TRUE(DeferredFlushBug(Bug::kInvlpgIgnored));
   EXPECT_TRUE(DeferredFlushBug(Bug::kPcidNoflushKeepsHostTlb));
+}
+
+TEST(BugSwitchesTest, UnsyncBugsComeLast) {
+  EXPECT_EQ(DeferredBugNames().size(), 15u);
+  EXPECT_EQ(DeferredBugNames().back(), "pcid-noflush-keeps-host-tlb");
+  EXPECT_FALSE(UnsyncBug(Bug::kPcidNoflushKeepsHostTlb));
+  EXPECT_FALSE(DeferredFlushBug(Bug::kUnsyncChildLinkedStale));
+  EXPECT_TRUE(UnsyncBug(Bug::kUnsyncChildLinkedStale));
+  EXPECT_TRUE(UnsyncBug(Bug::kSyncKeepsOldFrame));
 }
 
 TEST(BugSwitchesTest, EmptyListIsNoBug) {
