@@ -10,10 +10,11 @@
 // with plain stores, as Linux does). Each round the kernel forks: for every
 // heap page it reads the parent's PTE and stores it, read-only, to the child
 // PT and back to the parent PT (copy-on-write), then reloads CR3. The child
-// runs, reading its whole heap and breaking copy-on-write on a quarter of it
-// (a new frame stored into its PTE, INVLPG, the write); the parent breaks
-// copy-on-write on another quarter; the child exits, its PTEs cleared. Every
-// mode runs the same sequence.
+// runs briefly, as before an exec: it reads an eighth of its heap and breaks
+// copy-on-write on a sixteenth (a new frame stored into its PTE, writable and
+// dirty as Linux's wp_page_copy makes it, INVLPG, the write), then exits,
+// its PTEs cleared. The parent runs on over its whole heap, breaking
+// copy-on-write on a quarter of it. Every mode runs the same sequence.
 
 #include <cstdint>
 #include <memory>
@@ -32,7 +33,9 @@ using Options = impl::ShadowMmu::Options;
 
 constexpr int kHeapPages = 1024;
 constexpr int kRounds = 8;
-constexpr int kCowEvery = 4;  // pages: a quarter of the heap is written
+constexpr int kChildReadsEvery = 8;  // pages
+constexpr int kChildWritesEvery = 16;
+constexpr int kParentWritesEvery = 4;
 constexpr uint64_t kRamPages = 8192;
 
 constexpr uint64_t kHeapBase = 0x0000'0000'0040'0000;
@@ -77,16 +80,21 @@ class ForkLoop {
   void Round() {
     Fork();
     machine_.LoadCr3(child_cr3_);
-    for (int i = 0; i < kHeapPages; ++i) machine_.Read(HeapGva(i), true);
-    for (int i = 0; i < kHeapPages; i += kCowEvery) {
-      BreakCow(child_ptes_[i], child_frames_[i], i);
+    for (int i = 0; i < kHeapPages; i += kChildReadsEvery) {
+      machine_.Read(HeapGva(i), true);
     }
-    machine_.LoadCr3(parent_cr3_);
-    for (int i = 1; i < kHeapPages; i += kCowEvery) {
-      BreakCow(parent_ptes_[i], parent_frames_[i], i);
+    for (int i = 0; i < kHeapPages; i += kChildWritesEvery) {
+      BreakCow(child_ptes_[i], child_frames_[i], i);
     }
     for (int i = 0; i < kHeapPages; ++i) StorePte(child_ptes_[i], 0);
     machine_.LoadCr3(parent_cr3_);
+    for (int i = 0; i < kHeapPages; ++i) {
+      if (i % kParentWritesEvery == 1) {
+        BreakCow(parent_ptes_[i], parent_frames_[i], i);
+      } else {
+        machine_.Read(HeapGva(i), true);
+      }
+    }
   }
 
   const impl::MmuCounters& counters() const { return machine_.counters(); }
@@ -110,7 +118,7 @@ class ForkLoop {
   // A write to a copy-on-write page: the kernel gives it its own frame
   // (writable again), invalidates the old translation, and the write runs.
   void BreakCow(uint64_t pte_gpa, uint64_t frame, int page) {
-    StorePte(pte_gpa, UserPte(frame));
+    StorePte(pte_gpa, UserPte(frame) | kDirty);
     machine_.mmu().Invlpg(host::kBootVcpu, HeapGva(page));
     machine_.Write(HeapGva(page), page, /*user=*/true);
   }
@@ -129,6 +137,7 @@ void BM_ForkLoop(benchmark::State& state, Options options) {
   uint64_t host_faults = 0;
   uint64_t emulated_writes = 0;
   uint64_t pages_synced = 0;
+  uint64_t sptes_synced = 0;
   uint64_t shadow_pages_created = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -141,6 +150,7 @@ void BM_ForkLoop(benchmark::State& state, Options options) {
     host_faults += now.host_faults - at_start.host_faults;
     emulated_writes += now.emulated_writes - at_start.emulated_writes;
     pages_synced += now.pages_synced - at_start.pages_synced;
+    sptes_synced += now.sptes_synced - at_start.sptes_synced;
     shadow_pages_created +=
         now.shadow_pages_created - at_start.shadow_pages_created;
     loop.reset();
@@ -152,6 +162,7 @@ void BM_ForkLoop(benchmark::State& state, Options options) {
   state.counters["host_faults"] = per_run(host_faults);
   state.counters["emulated_writes"] = per_run(emulated_writes);
   state.counters["pages_synced"] = per_run(pages_synced);
+  state.counters["sptes_synced"] = per_run(sptes_synced);
   state.counters["shadow_pages_created"] = per_run(shadow_pages_created);
 }
 

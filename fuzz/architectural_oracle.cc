@@ -101,13 +101,7 @@ std::optional<Divergence> ArchitecturalOracle::Check(int index,
   }
   checked_version_ = cache_.version();
   if (d) return d;
-  // As in the strict oracle: an access with no host fault and no guest write
-  // changed neither side's tables, memory nor state, and recorded no
-  // invalidation (a guest #PF always comes through a host fault), so the
-  // set of allowed translations is as the previous audit saw it.
-  const bool nothing_changed = step.is_access() && step.host_faults == 0 &&
-                               context_.differ.last_written_pages() == 0;
-  if (nothing_changed) return std::nullopt;
+  if (AuditStillHolds(step)) return std::nullopt;
   return Audit(index);
 }
 

@@ -22,14 +22,18 @@ std::optional<Divergence> StrictOracle::Check(int index, const Step& step) {
   if (auto d = CompareMemory(index, step, step.optional_accessed_entries)) {
     return d;
   }
+  if (AuditStillHolds(step)) return std::nullopt;
+  return Audit(index);
+}
+
+bool StrictOracle::AuditStillHolds(const Step& step) const {
   // The audit is a function of the host tables, the TLB, guest memory and the
   // guest state. An access that took no host fault and wrote no guest page
-  // changed none of them (a TLB fill copies what the tables say), so the
-  // previous op's audit still holds.
-  const bool nothing_changed = step.is_access() && step.host_faults == 0 &&
-                               context_.differ.last_written_pages() == 0;
-  if (nothing_changed) return std::nullopt;
-  return Audit(index);
+  // changed none of them (a TLB fill copies what the tables say), and
+  // recorded no invalidation (a guest #PF always comes through a host
+  // fault), so the previous op's audit still holds.
+  return step.is_access() && step.host_faults == 0 &&
+         context_.differ.last_written_pages() == 0;
 }
 
 std::optional<Divergence> StrictOracle::CompareOutcome(int index,

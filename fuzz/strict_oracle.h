@@ -29,6 +29,9 @@ class StrictOracle : public Oracle {
       int index, const Step& step,
       std::span<const uint64_t> optional_accessed_entries);
   std::optional<Divergence> Audit(int index);
+  // Whether the audit after `step` would find what the last one found:
+  // the shortcut both oracles take, with its soundness condition.
+  bool AuditStillHolds(const Step& step) const;
 
   // Where the architectural oracle widens the audit: a host mapping the
   // guest's current tables do not give may still be one the processor may

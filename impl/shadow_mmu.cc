@@ -162,13 +162,15 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
   Reload(keep_host_tlb ? Roots::OnSwitch::kKeepHostTlb
                        : Roots::OnSwitch::kFlushHostTlb);
   // Out-of-sync pages under the new root catch up, but on a reload of the
-  // same root and PCID with bit 63, which invalidates nothing. (KVM lets bit
-  // 63 skip the sync of any cached root, 956bf3531fba; a root shared by
-  // two PCIDs then shows one the other's stale entries, so here a PCID
-  // change syncs.) cr3-cached-root-skips-sync: a switch to a root found
-  // built skips the sync, the fast-switch shortcut of prev_roots
-  // (7c390d350f8b, 2018) taken without its condition, which 21823fbda552
-  // (2021) restored for MOV CR3 without bit 63.
+  // same root and PCID with bit 63, which invalidates nothing. KVM lets bit
+  // 63 skip the sync of any cached root (956bf3531fba); here the skip is
+  // taken only where nothing else changed, since an out-of-sync page shared
+  // with another address space may hold entries made under another PCID,
+  // which this one never cached (SDM 4.10.1).
+  // cr3-cached-root-skips-sync: a switch to a root found built skips the
+  // sync, the fast-switch shortcut of prev_roots (7c390d350f8b, 2018) taken
+  // without its condition, which 21823fbda552 (2021) restored for MOV CR3
+  // without bit 63.
   const bool invalidates_nothing = no_flush && same_value;
   const bool skips_sync =
       Has(Bug::kCr3CachedRootSkipsSync) && parts_->roots.last_load_reused();

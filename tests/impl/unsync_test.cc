@@ -12,6 +12,7 @@
 #include "impl/bug_switches.h"
 #include "impl/role.h"
 #include "impl/shadow_mmu.h"
+#include "impl/write_emulation.h"
 
 namespace shadowdiff::impl {
 namespace {
@@ -81,6 +82,20 @@ class UnsyncTest : public ::testing::Test {
     return m_.mmu().pages().Find(0x104, role);
   }
   const MmuCounters& counters() { return m_.mmu().counters(); }
+
+  // PTE[1] and PTE[2] rewritten with no invalidation, then PDE[1] (gva
+  // 0x200000) pointed at the same PT: a not-present entry made present,
+  // which needs no invalidation. The first access through the new PDE maps
+  // its own leaf from the guest walk; PTE[2]'s spte (gva 0x202000) comes
+  // with the link.
+  void RewriteTwoPtesThenLinkThePtAgain() {
+    m_.Read(0x1000);
+    m_.Read(0x2000);
+    StorePte(1, 0x120000 | kPage);
+    StorePte(2, 0x121000 | kPage);
+    m_.Write(kPdAlias + 8, 0x104000 | kTable);
+    EXPECT_EQ(m_.Read(0x201000).value, 0x120u);
+  }
 
   GuestMachine m_;
 };
@@ -226,16 +241,7 @@ TEST_F(Cr3CachedRootSkipsSyncTest, TheCachedRootKeepsTheStaleSpte) {
 }
 
 TEST_F(UnsyncTest, LinkingUnderANewParentSyncsFirst) {
-  m_.Read(0x1000);
-  m_.Read(0x2000);
-  StorePte(1, 0x120000 | kPage);
-  StorePte(2, 0x121000 | kPage);
-  // PDE[1] (gva 0x200000) now points at the same PT: a not-present entry
-  // made present, which needs no invalidation. The first access through it
-  // maps its own leaf from the guest walk; the other leaves come with the
-  // link.
-  m_.Write(kPdAlias + 8, 0x104000 | kTable);
-  EXPECT_EQ(m_.Read(0x201000).value, 0x120u);
+  RewriteTwoPtesThenLinkThePtAgain();
   EXPECT_EQ(m_.Read(0x202000).value, 0x121u);
 }
 
@@ -246,12 +252,7 @@ class UnsyncChildLinkedStaleTest : public UnsyncTest {
 };
 
 TEST_F(UnsyncChildLinkedStaleTest, TheNewLinkShowsTheStaleSpte) {
-  m_.Read(0x1000);
-  m_.Read(0x2000);
-  StorePte(1, 0x120000 | kPage);
-  StorePte(2, 0x121000 | kPage);
-  m_.Write(kPdAlias + 8, 0x104000 | kTable);
-  EXPECT_EQ(m_.Read(0x201000).value, 0x120u);
+  RewriteTwoPtesThenLinkThePtAgain();
   EXPECT_EQ(m_.Read(0x202000).value, 0x112u);
 }
 
@@ -326,6 +327,25 @@ TEST_F(SyncKeepsOldFrameTest, TheRightsChangeButNotTheFrame) {
   ASSERT_TRUE(trace.ok);
   EXPECT_EQ(trace.hpa, HpaOfGfn(0x111));
   EXPECT_FALSE(trace.writable);
+}
+
+// The PD stays synced (directories never go out of sync): writes to it are
+// emulated, and the emulator's heuristics still unshadow it. (Writes by gpa:
+// a store through the guest's own mapping faults through the PD, which
+// counts as using it.)
+TEST_F(UnsyncTest, ASyncedTableStillFloods) {
+  m_.Read(0x1000);
+  for (int i = 0; i < WriteEmulator::kFloodingWrites; ++i) {
+    m_.Emulate(0x103000 + 8 * (10 + i), 0, 8);
+  }
+  EXPECT_EQ(counters().unshadows_flooding, 1u);
+  EXPECT_EQ(counters().pages_unsynced, 0u);
+}
+
+TEST_F(UnsyncTest, AMisalignedWriteToASyncedTableStillUnshadows) {
+  m_.Read(0x1000);
+  m_.Emulate(0x103000 + 8 * 10 + 4, 0, 8);  // across PD[10] and PD[11]
+  EXPECT_EQ(counters().unshadows_misaligned, 1u);
 }
 
 TEST(UnsyncModeTest, TheWriteProtectingModesStillEmulate) {
