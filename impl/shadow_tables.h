@@ -75,8 +75,8 @@ class ShadowTables {
   //  - MarkSynced clears the flag and write-protects the gfn again;
   //  - building a new indirect page of an unsync gfn write-protects it, and
   //    an upper-level one first zaps the gfn's unsync pages: a table that is
-  //    also a directory must see every write (KVM's kvm_mmu_get_page, and
-  //    kvm_mmu_find_shadow_page since 2022, zap them likewise).
+  //    also a directory must see every write (KVM's kvm_mmu_get_page synced
+  //    them until ddc16abbbae9, 2021, made it zap them likewise).
   void MarkUnsync(ShadowPage* page);
   void AllowWrites(uint64_t gfn) { unsync_gfns_.insert(gfn); }
   void MarkSynced(ShadowPage* page);

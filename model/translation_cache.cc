@@ -64,7 +64,11 @@ struct TranslationCache::Search {
   // values, read now or cached alike, whose window below lies inside one
   // already searched, gives nothing new (a later stretch of unchanged
   // values is the common case: state changes and invalidations elsewhere).
-  absl::flat_hash_map<uint64_t,
+  // Keyed by the path itself (PCID, then each entry's gpa, value and whether
+  // it was read now), compared whole: a hash of it let two paths whose
+  // values differ only in bit 63 at two levels stand for each other.
+  using PathKey = absl::InlinedVector<uint64_t, 13>;
+  absl::flat_hash_map<PathKey,
                       absl::InlinedVector<std::pair<uint64_t, uint64_t>, 2>>
       searched;
   bool AlreadySearched(const WalkResult& path,
@@ -86,12 +90,11 @@ struct TranslationCache::Search {
 bool TranslationCache::Search::AlreadySearched(
     const WalkResult& path, const absl::InlinedVector<uint64_t, 4>& read_at,
     uint32_t pcid, uint64_t lo, uint64_t hi) {
-  uint64_t key = 0xcbf29ce484222325 ^ pcid;
-  auto mix = [&key](uint64_t v) { key = (key ^ v) * 0x100000001b3; };
+  PathKey key = {pcid};
   for (size_t i = 0; i < path.levels.size(); ++i) {
-    mix(path.levels[i].entry_gpa);
-    mix(path.levels[i].value);
-    mix(read_at[i] == now);
+    key.push_back(path.levels[i].entry_gpa);
+    key.push_back(path.levels[i].value);
+    key.push_back(read_at[i] == now);
   }
   auto& windows = searched[key];
   for (const auto& [seen_lo, seen_hi] : windows) {

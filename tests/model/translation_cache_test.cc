@@ -98,6 +98,32 @@ TEST_F(TranslationCacheTest, EveryOldTranslationStaysUntilInvlpg) {
   EXPECT_EQ(Cached(0), std::set<uint64_t>{0x402});
 }
 
+// Every combination of cached upper entries counts, however alike their
+// values: here the PML4E and the PDPTE each held a value with XD and one
+// without, and the one way to an executable TLB entry is the two without
+// (the PDPTE's last value has A=0, so the walk of the moment is no TLB
+// entry). A search that took two paths differing in XD at two levels for
+// the same one lost it (found by fuzzing shadow-deferred).
+TEST_F(TranslationCacheTest, PathsDifferingOnlyInXdAtTwoLevelsAreTwoPaths) {
+  Put64(memory_, kPml4, kPdpt | kLink | kNx);
+  Put64(memory_, kPdpt, kPd | kLink | kNx);
+  state_.efer_nxe = true;
+  cache_.Reset(state_);
+  Put64(memory_, kPml4, kPdpt | kLink);
+  Put64(memory_, kPdpt, kPd | kLink);
+  Put64(memory_, kPdpt, kPd | kP | kW | kU);
+  const PossibleWalks possible = cache_.For(0, state_);
+  ASSERT_TRUE(possible.complete);
+  bool executable_entry = false;
+  for (const PossibleWalk& p : possible.walks) {
+    if (p.source != Source::kTlbEntry) continue;
+    bool xd = false;
+    for (const WalkLevel& level : p.walk.levels) xd = xd || (level.value & kNx);
+    executable_entry = executable_entry || !xd;
+  }
+  EXPECT_TRUE(executable_entry);
+}
+
 TEST_F(TranslationCacheTest, InvlpgLeavesOtherPagesCached) {
   Put64(memory_, kPt, 0x401000 | kLeaf);
   Put64(memory_, kPt + 8, 0x411000 | kLeaf);
