@@ -141,8 +141,9 @@ class GuestMmu {
   // follow the guest's exactly, but for the tables in the host frames
   // listed (out-of-sync shadow pages, which may lag until the guest
   // invalidates). A translation the host walks to through none of them must
-  // then be the current guest walk's; its host TLB is judged by the
-  // architecture alone. nullopt, the default, promises nothing.
+  // then match the current guest walk (its frame, and no right the walk
+  // does not give); the host TLB is judged by the architecture alone.
+  // nullopt, the default, promises nothing.
   virtual std::optional<std::vector<uint64_t>> OutOfSyncTables(
       VcpuId vcpu) const {
     return std::nullopt;

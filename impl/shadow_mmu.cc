@@ -124,8 +124,8 @@ void ShadowMmu::EmulatedWrite(host::VcpuId vcpu, uint64_t gpa,
 }
 
 bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
-  // Bit 63 is reserved without PCIDs; with them it only spares the guest's
-  // TLB, which this MMU never lets go stale.
+  // Bit 63 is reserved without PCIDs; with them it spares the new PCID's
+  // translations (SDM 4.10.4.1), which the eager mode never lets go stale.
   if ((source & host::kCr3NoFlush) != 0 && !state_.controls.cr4_pcide) {
     return false;
   }
@@ -274,10 +274,11 @@ bool ShadowMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
   const bool one_pcid = type == host::InvpcidType::kAddress ||
                         type == host::InvpcidType::kContext;
   if (one_pcid && pcid != 0 && !state_.controls.cr4_pcide) return false;
-  // As for INVLPG, the shadows are never stale; an address in the current
-  // PCID drops its leaf, the wider types have nothing to drop. What the
-  // guest's changes owe is paid whatever the PCID: the host TLB has one tag
-  // for every PCID that shares a root.
+  // An address in the current PCID is invalidated as by INVLPG; the wider
+  // types drop no leaf (synced shadows are never stale) but sync the
+  // out-of-sync pages of the current root when they cover its PCID. What
+  // the guest's changes owe is paid whatever the PCID: the host TLB has one
+  // tag for every PCID that shares a root.
   const bool current_pcid =
       pcid == (state_.controls.cr4_pcide ? (state_.cr3 & 0xFFF) : 0);
   if (type == host::InvpcidType::kAddress && current_pcid) {

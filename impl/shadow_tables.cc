@@ -73,7 +73,10 @@ absl::StatusOr<ShadowPage*> ShadowTables::GetPage(uint64_t gfn,
   absl::StatusOr<uint64_t> hfn = host_.AllocateFrame();
   if (!hfn.ok()) return hfn.status();
   const bool was_unsync = !role.direct && unsync_gfns_.erase(gfn) > 0;
-  if (was_unsync && role.level > 1) {
+  // Unsync pages of the gfn may outlive its write protection (a later
+  // last-level shadow restored it), so they are looked for whatever the
+  // gfn's state.
+  if (!role.direct && role.level > 1) {
     const std::span<ShadowPage* const> shadows = cache_.IndirectPagesOf(gfn);
     const absl::InlinedVector<ShadowPage*, 2> unsync(shadows.begin(),
                                                      shadows.end());
