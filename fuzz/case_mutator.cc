@@ -709,14 +709,24 @@ bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
   const CaseScan scan = ScanCase(c, pos);
   int at = pos;
   const uint64_t table = scan.state.cr3 & ~uint64_t{0xFFF};
+  uint64_t pcid = scan.state.cr3 & 0xFFF;
   if (!scan.state.cr4_pcide) {
     InsertOpAt(c, at++, Cr3Load(table, false));
     InsertOpAt(c, at++, ControlTo(CR4_PCIDE, true));
-  } else if (const std::optional<uint64_t> copy = FreshFrame(c, scan, rng);
-             copy.has_value() && !scan.gvas.empty() && rng.OneIn(2)) {
+    pcid = 0;
+    if (rng.OneIn(2)) {
+      if (!scan.gvas.empty()) {
+        InsertOpAt(c, at, AccessOf(rng.Pick(scan.gvas), rng));
+      }
+      return true;
+    }
+  }
+  if (const std::optional<uint64_t> copy = FreshFrame(c, scan, rng);
+      copy.has_value() && !scan.gvas.empty() && rng.OneIn(2)) {
     // Another address space under another PCID: the current root's copy
-    // with one entry changed, entered with or without the no-flush bit, and
-    // a gva the old one translated, which the new one's PCID never cached.
+    // with one entry changed, entered with or without the no-flush bit. A
+    // gva the old one translates is used before (so a TLB holds it) and
+    // after: the new PCID never cached it.
     CopyRoot(c, scan, *copy, &at);
     std::vector<const CaseScan::Entry*> top;
     for (const CaseScan::Entry& e : scan.entries) {
@@ -731,15 +741,15 @@ bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
                         MutatedEntry(changed, c, scan, PAGING_4LEVEL, rng)));
       gva = changed.gva;
     }
-    const uint64_t pcid = ((scan.state.cr3 & 0xFFF) + 1 + rng.Below(3)) % 4;
-    InsertOpAt(c, at++, Cr3Load((*copy << 12) | pcid, rng.OneIn(2)));
+    InsertOpAt(c, at++, AccessOf(gva, rng));
+    const uint64_t other_pcid = (pcid + 1 + rng.Below(3)) % 4;
+    InsertOpAt(c, at++, Cr3Load((*copy << 12) | other_pcid, rng.OneIn(2)));
     InsertOpAt(c, at, AccessOf(gva, rng));
     return true;
-  } else {
-    const uint64_t root =
-        scan.cr3s.empty() ? table : rng.Pick(scan.cr3s) & ~uint64_t{0xFFF};
-    InsertOpAt(c, at++, Cr3Load(root | rng.Below(4), rng.OneIn(2)));
   }
+  const uint64_t root =
+      scan.cr3s.empty() ? table : rng.Pick(scan.cr3s) & ~uint64_t{0xFFF};
+  InsertOpAt(c, at++, Cr3Load(root | rng.Below(4), rng.OneIn(2)));
   if (!scan.gvas.empty()) InsertOpAt(c, at, AccessOf(rng.Pick(scan.gvas), rng));
   return true;
 }

@@ -349,6 +349,48 @@ TEST(CaseMutator, SwitchPcidClearsCr3LowBitsBeforeSettingPcide) {
   EXPECT_TRUE(c.ops(1).set_control().value());
 }
 
+// With PCIDs on, SwitchPcid may enter a new address space (a copy of the
+// root) under another PCID, using one gva before and after the CR3 load: the
+// pattern a host TLB kept across that load shows up in.
+TEST(CaseMutator, SwitchPcidEntersANewAddressSpaceAroundOneGva) {
+  CaseMutator mutator(FlipBytes);
+  int entered = 0;
+  for (uint32_t s = 0; s < 60; ++s) {
+    Case c;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        R"(setup { mode: PAGING_4LEVEL cr4_pcide: true
+                   slots { base_gfn: 0x100 pages: 0x100 host_frame: 0x1000000 }
+                   cr3 { gfn: 0x101 low_bits: 1 }
+                   entries { table_gfn: 0x101 bits { present: true writable: true user: true target_gfn: 0x102 } }
+                   entries { table_gfn: 0x102 bits { present: true writable: true user: true target_gfn: 0x103 } }
+                   entries { table_gfn: 0x103 bits { present: true writable: true user: true target_gfn: 0x104 } }
+                   entries { table_gfn: 0x104 bits { present: true writable: true user: true target_gfn: 0x110 } } }
+           ops { load { gva: 0 width: 4 } })",
+        &c));
+    Normalize(c);
+    Rng rng(s);
+    ASSERT_TRUE(mutator.SwitchPcid(c, rng));
+    for (int i = 1; i + 1 < c.ops_size(); ++i) {
+      const Op& load = c.ops(i);
+      if (!load.has_load_cr3() || load.load_cr3().gfn() == 0x101) continue;
+      EXPECT_NE(load.load_cr3().low_bits(), 1u) << "another PCID";
+      auto gva_of = [](const Op& op) {
+        return op.has_load()    ? op.load().gva()
+               : op.has_store() ? op.store().gva()
+                                : op.fetch().gva();
+      };
+      const Op& before = c.ops(i - 1);
+      const Op& after = c.ops(i + 1);
+      ASSERT_TRUE(before.has_load() || before.has_store() ||
+                  before.has_fetch());
+      ASSERT_TRUE(after.has_load() || after.has_store() || after.has_fetch());
+      EXPECT_EQ(gva_of(before) >> 12, gva_of(after) >> 12);
+      ++entered;
+    }
+  }
+  EXPECT_GT(entered, 10);
+}
+
 // Under -minimize_crash libFuzzer asks for inputs smaller than the crash:
 // the mutator must then only delete.
 TEST(CaseMutator, ShrinksUnderATightBudget) {
