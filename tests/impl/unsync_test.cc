@@ -211,16 +211,22 @@ class UnsyncTwoRootsTest : public UnsyncTest {
       : UnsyncTest(options) {
     m_.Poke64(0x105000, 0x102000 | kTable);
   }
+
+  // Both roots built and cached, PTE[1] rewritten under the first, then a
+  // switch to the second, found cached.
+  void RewriteThenSwitchToTheCachedRoot() {
+    m_.Read(0x1000);
+    ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
+    m_.Read(0x1000);
+    ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
+    StorePte(1, 0x120000 | kPage);
+    ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
+    EXPECT_EQ(m_.mmu().counters().root_cache_hits, 2u);
+  }
 };
 
 TEST_F(UnsyncTwoRootsTest, SwitchToACachedRootSyncsIt) {
-  m_.Read(0x1000);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
-  m_.Read(0x1000);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
-  StorePte(1, 0x120000 | kPage);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
-  EXPECT_EQ(m_.mmu().counters().root_cache_hits, 2u);
+  RewriteThenSwitchToTheCachedRoot();
   EXPECT_EQ(m_.Read(0x1000).value, 0x120u);
 }
 
@@ -231,12 +237,7 @@ class Cr3CachedRootSkipsSyncTest : public UnsyncTwoRootsTest {
 };
 
 TEST_F(Cr3CachedRootSkipsSyncTest, TheCachedRootKeepsTheStaleSpte) {
-  m_.Read(0x1000);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
-  m_.Read(0x1000);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x101000));
-  StorePte(1, 0x120000 | kPage);
-  ASSERT_TRUE(m_.mmu().LoadCr3(host::kBootVcpu, 0x105000));
+  RewriteThenSwitchToTheCachedRoot();
   EXPECT_EQ(m_.Read(0x1000).value, 0x111u);
 }
 
