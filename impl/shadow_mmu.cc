@@ -98,7 +98,10 @@ host::FaultResolution ShadowMmu::HandleHostFault(host::VcpuId vcpu,
   // so a stale spte of an out-of-sync page gives one spurious fault at most.
   if (resolution.kind == host::FaultResolution::Kind::kInjectGuestFault) {
     if (unsync()) {
-      parts_->unsync.SyncAddress(state_.controls, CurrentRoot(vcpu), gva);
+      if (const std::optional<uint64_t> leaf =
+              parts_->tables.LeafSpteFor(CurrentRoot(vcpu), gva)) {
+        parts_->unsync.SyncLeaf(state_.controls, *leaf, gva);
+      }
     }
     PayOwedFor(gva);
   }
@@ -174,9 +177,7 @@ bool ShadowMmu::LoadCr3(host::VcpuId vcpu, uint64_t source) {
   const bool invalidates_nothing = no_flush && same_value;
   const bool skips_sync =
       Has(Bug::kCr3CachedRootSkipsSync) && parts_->roots.last_load_reused();
-  if (unsync() && !invalidates_nothing && !skips_sync) {
-    parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
-  }
+  if (!invalidates_nothing && !skips_sync) SyncCurrentRoot(vcpu);
   parts_->tables.CommitFlushes();
   return true;
 }
@@ -208,9 +209,7 @@ bool ShadowMmu::SetControls(host::VcpuId vcpu,
   // More than SDM 4.10.4.1 asks for a CR0.WP or EFER.NXE change, which
   // invalidates nothing: but the pages of the old role are unreachable now,
   // and syncing is always allowed.
-  if (unsync()) {
-    parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
-  }
+  SyncCurrentRoot(vcpu);
   parts_->tables.CommitFlushes();
   return true;
 }
@@ -245,6 +244,12 @@ void ShadowMmu::Invlpg(host::VcpuId vcpu, uint64_t gva) {
   parts_->tables.CommitFlushes();
 }
 
+void ShadowMmu::SyncCurrentRoot(host::VcpuId vcpu) {
+  if (unsync()) {
+    parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
+  }
+}
+
 void ShadowMmu::InvalidateAddress(host::VcpuId vcpu, uint64_t gva) {
   // The synced shadows are never stale, but the guest changed its view of
   // gva: drop the leaf (KVM's invlpg), which flushes what the TLB holds. In
@@ -253,14 +258,11 @@ void ShadowMmu::InvalidateAddress(host::VcpuId vcpu, uint64_t gva) {
   // kvm_mmu_invlpg skipped the hardware flush (05b29633c7a9, 2021).
   const bool ignored = Has(Bug::kInvlpgIgnored);
   if (ignored) parts_->tables.BeginGuestChange();
-  const host::HostRoot root = CurrentRoot(vcpu);
-  const bool synced =
-      unsync() && parts_->unsync.SyncAddress(state_.controls, root, gva);
-  if (!synced) {
-    if (const std::optional<uint64_t> leaf =
-            parts_->tables.LeafSpteFor(root, gva)) {
-      parts_->tables.ZapSpte(*leaf);
-    }
+  if (const std::optional<uint64_t> leaf =
+          parts_->tables.LeafSpteFor(CurrentRoot(vcpu), gva)) {
+    const bool synced =
+        unsync() && parts_->unsync.SyncLeaf(state_.controls, *leaf, gva);
+    if (!synced) parts_->tables.ZapSpte(*leaf);
   }
   if (ignored) {
     parts_->tables.EndGuestChange();
@@ -293,9 +295,7 @@ bool ShadowMmu::Invpcid(host::VcpuId vcpu, host::InvpcidType type,
     // out-of-sync pages under its root.
     const bool covers_current =
         type != host::InvpcidType::kContext || current_pcid;
-    if (unsync() && covers_current) {
-      parts_->unsync.SyncReachable(state_.controls, CurrentRoot(vcpu));
-    }
+    if (covers_current) SyncCurrentRoot(vcpu);
   }
   parts_->tables.CommitFlushes();
   return true;

@@ -108,6 +108,9 @@ class ShadowMmu final : public host::GuestMmu {
   // address, its own #PF): the leaf that maps it is dropped, or synced in
   // an out-of-sync page, and what its changes owe for the page is flushed.
   void InvalidateAddress(host::VcpuId vcpu, uint64_t gva);
+  // In the out-of-sync mode, every unsync page the current root reaches
+  // catches up (a CR3 load, a control change, a wide INVPCID).
+  void SyncCurrentRoot(host::VcpuId vcpu);
 
   Options options_;
   host::GuestPagingState state_;

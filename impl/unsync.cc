@@ -43,16 +43,14 @@ bool OutOfSyncPages::TryUnsync(uint64_t gfn) {
   return true;
 }
 
-bool OutOfSyncPages::SyncAddress(const host::GuestControls& controls,
-                                 const host::HostRoot& root, uint64_t gva) {
-  const std::optional<uint64_t> leaf = tables_.LeafSpteFor(root, gva);
-  if (!leaf.has_value()) return false;
-  ShadowPage* page = tables_.PageAt(*leaf);
+bool OutOfSyncPages::SyncLeaf(const host::GuestControls& controls,
+                              uint64_t leaf_spte_hpa, uint64_t gva) {
+  ShadowPage* page = tables_.PageAt(leaf_spte_hpa);
   if (page == nullptr || !page->unsync) return false;
   // invlpg-skips-sync: the host TLB is flushed, the spte left as it was, so
   // the next access refills the TLB from the stale spte.
   if (!bugs_.Has(Bug::kInvlpgSkipsSync)) {
-    SyncSpte(controls, *page, SpteIndex(*leaf));
+    SyncSpte(controls, *page, SpteIndex(leaf_spte_hpa));
   }
   tables_.QueueFlush(gva);
   return true;

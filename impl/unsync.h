@@ -48,11 +48,11 @@ class OutOfSyncPages {
   // emulated).
   bool TryUnsync(uint64_t gfn);
 
-  // The guest invalidated gva: the spte mapping it from `root`, if it is in
-  // an unsync page, is brought up to date, and its host TLB entry flushed.
-  // False when gva's leaf is not in an unsync page.
-  bool SyncAddress(const host::GuestControls& controls,
-                   const host::HostRoot& root, uint64_t gva);
+  // The guest invalidated gva, whose leaf spte is at leaf_spte_hpa: if it is
+  // in an unsync page it is brought up to date and its host TLB entry
+  // flushed. False when it is not in an unsync page.
+  bool SyncLeaf(const host::GuestControls& controls, uint64_t leaf_spte_hpa,
+                uint64_t gva);
 
   // Syncs every unsync page `root` reaches.
   void SyncReachable(const host::GuestControls& controls,
