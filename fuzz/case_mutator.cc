@@ -21,6 +21,10 @@ using google::protobuf::Message;
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedOutputStream;
 
+// Entry bits the moves write.
+constexpr uint64_t kPageSize = 1 << 7;
+constexpr uint64_t kPresentWritableUserAccessed = 0x27;
+
 void InsertOpAt(Case& c, int pos, Op op) {
   *c.add_ops() = std::move(op);
   for (int i = c.ops_size() - 1; i > pos; --i) {
@@ -164,7 +168,6 @@ Op RawEntryWrite(uint64_t entry_gpa, uint64_t entry_bytes, uint64_t raw) {
 std::optional<uint64_t> DecidedValue(ControlBit bit, const CaseScan::Entry& e,
                                      PagingMode mode) {
   constexpr uint64_t kWritable = 1 << 1;
-  constexpr uint64_t kPageSize = 1 << 7;
   constexpr uint64_t kBit63 = uint64_t{1} << 63;
   switch (bit) {
     case CR0_WP:
@@ -433,7 +436,6 @@ bool CaseMutator::RecycleDataPageAsTable(Case& c, Rng& rng) {
   const uint64_t entry_bytes = EntryBytes(mode);
   const uint64_t index = rng.Below(4096 / entry_bytes);
   const uint64_t through_table = (directory.gva & ~(region - 1)) + index * 4096;
-  constexpr uint64_t kPresentWritableUserAccessed = 0x27;
   const uint64_t pte =
       (RandomGfn(c, scan, rng) << 12) | kPresentWritableUserAccessed;
   // What the guest changes in the entry: where it points, or a right.
@@ -614,7 +616,6 @@ uint64_t AliasOfTable(Case& c, const CaseScan& scan,
     if (!used) break;
     index = rng.Below(entries);
   }
-  constexpr uint64_t kPresentWritableUserAccessed = 0x27;
   InsertOpAt(c, (*at)++,
              RawEntryWrite((table_gfn << 12) + index * entry_bytes, entry_bytes,
                            (table_gfn << 12) | kPresentWritableUserAccessed));
@@ -635,18 +636,34 @@ std::optional<uint64_t> FreshFrame(const Case& c, const CaseScan& scan,
   return gfn;
 }
 
+// The live entries of the given level, or of the current root table.
+std::vector<const CaseScan::Entry*> EntriesAtLevel(const CaseScan& scan,
+                                                   int level) {
+  std::vector<const CaseScan::Entry*> entries;
+  for (const CaseScan::Entry& e : scan.entries) {
+    if (e.level == level) entries.push_back(&e);
+  }
+  return entries;
+}
+std::vector<const CaseScan::Entry*> RootEntries(const CaseScan& scan,
+                                                PagingMode mode) {
+  const int top = mode == PAGING_4LEVEL ? 4 : mode == PAGING_PAE ? 3 : 2;
+  std::vector<const CaseScan::Entry*> entries;
+  for (const CaseScan::Entry* e : EntriesAtLevel(scan, top)) {
+    if (e->gpa >> 12 == scan.state.cr3 >> 12) entries.push_back(e);
+  }
+  return entries;
+}
+
 // Writes at position *at a copy of the current root table's live entries
 // into frame root_gfn, at the same offsets (a PAE PDPT keeps its place in
 // the page, so the same CR3 low bits find it).
 void CopyRoot(Case& c, const CaseScan& scan, uint64_t root_gfn, int* at) {
   const PagingMode mode = c.setup().mode();
-  const int top = mode == PAGING_4LEVEL ? 4 : mode == PAGING_PAE ? 3 : 2;
-  const uint64_t root = scan.state.cr3 >> 12;
-  for (const CaseScan::Entry& e : scan.entries) {
-    if (e.level != top || e.gpa >> 12 != root) continue;
+  for (const CaseScan::Entry* e : RootEntries(scan, mode)) {
     InsertOpAt(c, (*at)++,
-               RawEntryWrite((root_gfn << 12) | (e.gpa & 0xFFF),
-                             EntryBytes(mode), e.value));
+               RawEntryWrite((root_gfn << 12) | (e->gpa & 0xFFF),
+                             EntryBytes(mode), e->value));
   }
 }
 
@@ -728,10 +745,8 @@ bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
     // gva the old one translates is used before (so a TLB holds it) and
     // after: the new PCID never cached it.
     CopyRoot(c, scan, *copy, &at);
-    std::vector<const CaseScan::Entry*> top;
-    for (const CaseScan::Entry& e : scan.entries) {
-      if (e.level == 4 && e.gpa >> 12 == table >> 12) top.push_back(&e);
-    }
+    const std::vector<const CaseScan::Entry*> top =
+        RootEntries(scan, PAGING_4LEVEL);
     uint64_t gva = rng.Pick(scan.gvas);
     if (!top.empty()) {
       const CaseScan::Entry& changed = *rng.Pick(top);
@@ -759,7 +774,6 @@ bool CaseMutator::SwitchPcid(Case& c, Rng& rng) {
 bool CaseMutator::MakeGlobal(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
-  constexpr uint64_t kPageSize = 1 << 7;
   constexpr uint64_t kGlobal = 1 << 8;
   std::vector<const CaseScan::Entry*> leaves;
   for (const CaseScan::Entry& e : scan.entries) {
@@ -784,10 +798,7 @@ bool CaseMutator::MakeGlobal(Case& c, Rng& rng) {
 bool CaseMutator::UnsyncAndRewrite(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
-  std::vector<const CaseScan::Entry*> ptes;
-  for (const CaseScan::Entry& e : scan.entries) {
-    if (e.level == 1) ptes.push_back(&e);
-  }
+  const std::vector<const CaseScan::Entry*> ptes = EntriesAtLevel(scan, 1);
   if (ptes.empty()) return false;
   const PagingMode mode = c.setup().mode();
   const CaseScan::Entry& first = *rng.Pick(ptes);
@@ -825,7 +836,6 @@ bool CaseMutator::LinkTableTwice(Case& c, Rng& rng) {
   const CaseScan scan = ScanCase(c, pos);
   const PagingMode mode = c.setup().mode();
   const uint64_t region = TableSpan(mode, 1);
-  constexpr uint64_t kPageSize = 1 << 7;
   std::vector<std::pair<const CaseScan::Entry*, const CaseScan::Entry*>>
       links;  // (PDE, a leaf under it)
   for (const CaseScan::Entry& d : scan.entries) {
@@ -864,10 +874,7 @@ bool CaseMutator::SwitchCachedRoot(Case& c, Rng& rng) {
   const int pos = RandomPosition(c, rng);
   const CaseScan scan = ScanCase(c, pos);
   const PagingMode mode = c.setup().mode();
-  std::vector<const CaseScan::Entry*> ptes;
-  for (const CaseScan::Entry& e : scan.entries) {
-    if (e.level == 1) ptes.push_back(&e);
-  }
+  const std::vector<const CaseScan::Entry*> ptes = EntriesAtLevel(scan, 1);
   const std::optional<uint64_t> root_gfn = FreshFrame(c, scan, rng);
   if (ptes.empty() || !root_gfn.has_value()) return false;
   int at = pos;
