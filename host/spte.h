@@ -26,6 +26,7 @@ inline constexpr uint64_t kReservedMask =
 inline constexpr int kEntriesPerTable = 512;
 
 inline uint64_t FrameAddress(uint64_t entry) { return entry & kFrameMask; }
+inline bool Present(uint64_t entry) { return (entry & kPresent) != 0; }
 
 }  // namespace shadowdiff::host::spte
 

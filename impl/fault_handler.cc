@@ -94,7 +94,7 @@ absl::Status FaultHandler::Map(const host::GuestPagingState& state,
     }
     ShadowPage* child = nullptr;
     const uint64_t spte = tables_.host().ReadSpte(spte_hpa);
-    if ((spte & host::spte::kPresent) != 0) {
+    if (host::spte::Present(spte)) {
       child = tables_.PageAt(host::spte::FrameAddress(spte));
       // A direct page's rights come from the guest leaf, whose D bit (or a
       // CR0.WP=0 supervisor write) changes them without any write to a

@@ -71,7 +71,7 @@ absl::StatusOr<uint64_t> LazyMmu::LeafSpteAddress(AddressSpace& space,
     const uint64_t spte_hpa =
         table + 8 * ((gva >> (12 + 9 * (level - 1))) % 512);
     const uint64_t spte = host_->ReadSpte(spte_hpa);
-    if ((spte & host::spte::kPresent) != 0) {
+    if (host::spte::Present(spte)) {
       table = host::spte::FrameAddress(spte);
       continue;
     }

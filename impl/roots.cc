@@ -82,7 +82,7 @@ absl::Status Roots::LoadPae(const host::GuestPagingState& state,
     }
     // Replacing a root entry flushes everything, as a 4-level root switch
     // does: cheaper than a flush of each translation the old entry led to.
-    const bool present = (entry & host::spte::kPresent) != 0;
+    const bool present = host::spte::Present(entry);
     if (!gfn.has_value()) {
       if (present) tables_.FlushAll();
       tables_.ZapSpte(entry_hpa);

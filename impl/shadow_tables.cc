@@ -19,7 +19,7 @@ namespace {
 
 constexpr int kPaeRootLevel = 3;
 
-bool Present(uint64_t spte) { return (spte & host::spte::kPresent) != 0; }
+using host::spte::Present;
 
 uint64_t FrameOf(uint64_t spte) { return host::spte::FrameAddress(spte); }
 

@@ -17,7 +17,7 @@
 namespace shadowdiff::impl {
 namespace {
 
-bool Present(uint64_t spte) { return (spte & host::spte::kPresent) != 0; }
+using host::spte::Present;
 
 }  // namespace
 

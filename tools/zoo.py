@@ -27,31 +27,25 @@ BIN = os.path.join(ROOT, "build", "bin")
 DEFAULT_OUT = os.path.join(ROOT, "docs", "zoo.md")
 README = os.path.join(ROOT, "README.md")
 README_BEGIN, README_END = "<!-- zoo table: tools/zoo.py -->", "<!-- end of zoo table -->"
+# The bugs of the shadow MMU's deferred-flush mode: they run on that MMU,
+# under the architectural oracle (under the strict one the mode itself is
+# reported at once).
+DEFERRED_BUGS = [
+    "invlpg-ignored", "invlpg-large-partial", "cr3-reload-no-flush",
+    "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb",
+]
+# The bugs of the out-of-sync mode: they run on shadow-unsync, which has every
+# switch, under the architectural oracle.
+UNSYNC_BUGS = [
+    "unsync-child-linked-stale", "invlpg-skips-sync", "cr3-cached-root-skips-sync",
+    "unsync-beside-upper-shadow", "sync-keeps-old-frame",
+]
 BUGS = [
     "nonpae-pde-single-zap", "quadrant-ignored", "update-ignores-parent-rights",
     "nxe-not-in-role", "wp-not-in-role", "direct-sp-shares-rights",
     "no-write-protect-on-shadow", "no-flush-on-protect", "misaligned-write-kept",
     "pae-pdpte-reread",
-    "invlpg-ignored", "invlpg-large-partial", "cr3-reload-no-flush",
-    "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb",
-    "unsync-child-linked-stale", "invlpg-skips-sync", "cr3-cached-root-skips-sync",
-    "unsync-beside-upper-shadow", "sync-keeps-old-frame",
-]
-# The bugs of the shadow MMU's deferred-flush mode: they run on that MMU,
-# under the architectural oracle (under the strict one the mode itself is
-# reported at once).
-DEFERRED_BUGS = {
-    "invlpg-ignored", "invlpg-large-partial", "cr3-reload-no-flush",
-    "pge-toggle-no-flush", "pcid-noflush-keeps-host-tlb",
-}
-
-
-# The bugs of the out-of-sync mode: they run on shadow-unsync, which has every
-# switch, under the architectural oracle.
-UNSYNC_BUGS = {
-    "unsync-child-linked-stale", "invlpg-skips-sync", "cr3-cached-root-skips-sync",
-    "unsync-beside-upper-shadow", "sync-keeps-old-frame",
-}
+] + DEFERRED_BUGS + UNSYNC_BUGS
 # The MMUs that rely on the guest's invalidations: the strict oracle reports
 # them at once, so their runs are under the architectural one.
 LAZY_MMUS = {"shadow-deferred", "shadow-unsync"}
